@@ -1,0 +1,44 @@
+# The two commands: `make run` and `make test`. Everything else is a step they use.
+BUILD_DIR  ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS       ?= $(shell nproc)
+RUN_ARGS   ?=
+FORMAT_SRC  = $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
+
+.PHONY: run test setup setup-test build unit e2e lint format tidy clean
+
+run: setup build
+	./$(BUILD_DIR)/codex-relay serve $(RUN_ARGS)
+
+test: setup-test lint build unit e2e
+
+setup:
+	@scripts/setup.sh
+
+setup-test:
+	@scripts/setup.sh --test
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+
+build: $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+e2e: build
+	tests/e2e/run.sh $(BUILD_DIR)/codex-relay
+
+lint:
+	@clang-format --dry-run --Werror $(FORMAT_SRC)
+	@echo "lint: clang-format clean"
+
+format:
+	clang-format -i $(FORMAT_SRC)
+
+tidy: $(BUILD_DIR)/build.ninja
+	scripts/tidy.sh $(BUILD_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR)

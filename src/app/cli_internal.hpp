@@ -1,0 +1,40 @@
+#pragma once
+// Shared by the cli*.cpp files only: each verb group registers its subcommands here.
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+#include "store/config_store.hpp"
+
+namespace relay::app::cli {
+
+// Global options plus the verb chosen during parsing. Verbs only record an action in their
+// CLI11 callback; run_cli runs it after parsing so that errors are reported in one place.
+struct Globals {
+  std::string data_dir = "./data";
+  std::string config_file;
+  CLI::Option* data_dir_opt = nullptr;
+  std::function<int()> action;
+
+  // defaults < TOML (--config) < CODEX_RELAY_* env < flags.
+  Config config() const;
+  std::unique_ptr<store::ConfigStore> open_store() const;
+};
+
+void add_tenant_commands(CLI::App& app, Globals& g);
+void add_key_commands(CLI::App& app, Globals& g);
+void add_account_commands(CLI::App& app, Globals& g);
+
+// Left-aligned columns on stdout.
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows);
+// Unix seconds -> "2025-01-31T00:00:00Z".
+std::string format_utc(std::int64_t unix_seconds);
+std::int64_t unix_now();
+
+}  // namespace relay::app::cli

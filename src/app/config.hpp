@@ -1,0 +1,49 @@
+#pragma once
+// Settings for every subcommand: built-in defaults, then the TOML file (--config), then
+// CODEX_RELAY_<SECTION>_<KEY> environment variables, then command-line flags.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace relay::app {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  int threads = 0;                                       // 0: one io thread per core
+  std::size_t max_header_bytes = 32 * 1024;              // larger -> 431
+  std::size_t max_body_bytes = 64ull * 1024 * 1024;      // larger -> 413
+  std::int64_t header_timeout_ms = 10'000;               // headers not complete -> 408
+  std::int64_t body_timeout_ms = 60'000;                 // body not complete -> 408
+  std::int64_t keepalive_timeout_ms = 60'000;            // idle keep-alive connection closed
+};
+
+struct UpstreamConfig {
+  std::int64_t connect_timeout_ms = 10'000;
+  std::int64_t first_byte_timeout_ms = 300'000;  // request sent -> response headers
+  std::int64_t idle_timeout_ms = 300'000;        // gap between body bytes
+  std::int64_t heartbeat_interval_ms = 15'000;   // silent Responses stream -> keepalive event
+  std::size_t stream_buffer_bytes = 256 * 1024;  // per stream; upstream pauses above this
+};
+
+struct StoreConfig {
+  std::string data_dir = "./data";
+  std::string master_key_file;  // empty: <data_dir>/master.key (created 0600 on first run)
+};
+
+struct LogConfig {
+  std::string level = "info";
+};
+
+struct Config {
+  ServerConfig server;
+  UpstreamConfig upstream;
+  StoreConfig store;
+  LogConfig log;
+};
+
+// Throws std::runtime_error with a message naming the file, key and problem.
+Config load_config(const std::string& path_or_empty);
+// Applies CODEX_RELAY_* variables; unknown CODEX_RELAY_ names are ignored (listed in docs).
+void apply_env_overrides(Config& cfg);
+
+}  // namespace relay::app

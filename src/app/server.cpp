@@ -1,0 +1,127 @@
+#include "app/server.hpp"
+
+#include <curl/curl.h>
+#include <signal.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <iostream>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "app/listener.hpp"
+#include "app/snapshot_poller.hpp"
+#include "relay/pipeline.hpp"
+#include "upstream/curl_multi.hpp"
+
+namespace relay::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// One io thread: its own io_context, listener, curl multi handle and pipeline, so a request
+// lives on one thread from accept to settle and no request state is shared between threads.
+struct IoThread {
+  IoThread(const Config& cfg, store::SnapshotSource& snapshots, PipelineStats& stats)
+      : multi(io), pipeline(cfg, snapshots, multi, stats) {}
+  asio::io_context io{1};
+  upstream::CurlMulti multi;
+  Pipeline pipeline;
+  std::unique_ptr<Listener> listener;
+  std::thread thread;
+};
+
+void print_first_run_help(const store::Snapshot& snap, const std::string& listen,
+                          const Config& cfg) {
+  if (!snap.keys_by_hash.empty() && !snap.accounts.empty()) return;
+  std::string dd = "--data-dir " + cfg.store.data_dir;
+  std::cout << "\nThe relay has no " << (snap.keys_by_hash.empty() ? "relay keys" : "")
+            << (snap.keys_by_hash.empty() && snap.accounts.empty() ? " and no " : "")
+            << (snap.accounts.empty() ? "upstream accounts" : "") << " yet. In another shell:\n"
+            << "  build/codex-relay " << dd << " tenant add my-team\n"
+            << "  build/codex-relay " << dd << " key add my-team        # prints the relay key\n"
+            << "  export OPENAI_API_KEY=sk-...   # a key you are entitled to use\n"
+            << "  build/codex-relay " << dd
+            << " account add openai --base-url https://api.openai.com/v1 "
+               "--api-key-env OPENAI_API_KEY\n"
+            << "  build/codex-relay codex-config --url http://" << listen
+            << "   # config.toml block for Codex\n"
+            << "Changes are picked up within a second; no restart needed.\n\n"
+            << std::flush;
+}
+
+}  // namespace
+
+int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
+  ::signal(SIGPIPE, SIG_IGN);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+
+  store::SnapshotSource snapshots;
+  SnapshotPoller poller(std::move(store), snapshots);
+  poller.load_now();  // fail fast on a broken store, before any port opens
+
+  int n = cfg.server.threads > 0 ? cfg.server.threads
+                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  PipelineStats stats;
+  http::SessionLimits limits;
+  limits.max_header_bytes = cfg.server.max_header_bytes;
+  limits.max_body_bytes = cfg.server.max_body_bytes;
+  limits.header_timeout = std::chrono::milliseconds(cfg.server.header_timeout_ms);
+  limits.body_timeout = std::chrono::milliseconds(cfg.server.body_timeout_ms);
+  limits.keepalive_timeout = std::chrono::milliseconds(cfg.server.keepalive_timeout_ms);
+  limits.send_timeout = std::chrono::milliseconds(cfg.server.body_timeout_ms);
+
+  std::vector<std::unique_ptr<IoThread>> threads;
+  Endpoint where = parse_endpoint(cfg.server.listen);
+  try {
+    for (int i = 0; i < n; ++i) {
+      auto t = std::make_unique<IoThread>(cfg, snapshots, stats);
+      t->listener = std::make_unique<Listener>(t->io, where, t->pipeline, limits);
+      where.port = t->listener->port();  // port 0: the others share the first one's port
+      threads.push_back(std::move(t));
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("cannot listen on {}: {}", cfg.server.listen, e.what());
+    return 1;
+  }
+  std::string bound = where.host + ":" + std::to_string(where.port);
+  spdlog::info("codex-relay {} serving with {} io threads; data dir {}", CODEX_RELAY_VERSION, n,
+               cfg.store.data_dir);
+  print_first_run_help(*snapshots.get(), bound, cfg);
+  std::cout << "codex-relay listening on http://" << bound << std::endl;
+
+  poller.start();
+  for (auto& t : threads) {
+    t->listener->start();
+    t->thread = std::thread([io = &t->io] { io->run(); });
+  }
+
+  // Graceful drain: stop accepting, let in-flight requests finish (bounded), then stop.
+  asio::io_context main_io(1);
+  asio::signal_set signals(main_io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int sig) {
+    spdlog::info("signal {}: draining {} in-flight requests", sig, stats.active.load());
+    for (auto& t : threads) asio::post(t->io, [l = t->listener.get()] { l->stop(); });
+  });
+  main_io.run();
+  for (int waited = 0; stats.active.load() > 0 && waited < 300; ++waited)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (auto& t : threads) t->io.stop();
+  for (auto& t : threads) t->thread.join();
+  poller.stop();
+  if (stats.active.load() > 0) {
+    // Requests still in flight hold transfers on their thread's curl handle; tearing the
+    // threads down under them is unsafe, and the process is about to exit anyway.
+    spdlog::warn("{} requests still in flight after the drain window; exiting", stats.active.load());
+    for (auto& t : threads) (void)t.release();
+  }
+  threads.clear();
+  curl_global_cleanup();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace relay::app

@@ -1,0 +1,117 @@
+#include "http/connection_writer.hpp"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstdio>
+
+namespace relay::http {
+
+namespace asio = boost::asio;
+
+struct ConnectionWriter::Watch {
+  std::function<void()> on_gone;
+  bool active = true;
+};
+
+asio::awaitable<bool> ConnectionWriter::write(asio::const_buffer a, asio::const_buffer b,
+                                              asio::const_buffer c) {
+  if (!ok_) co_return false;
+  std::array<asio::const_buffer, 3> bufs{a, b, c};
+  deadline_.arm(send_timeout_);
+  auto [ec, n] = co_await asio::async_write(stream_, bufs, asio::as_tuple(asio::use_awaitable));
+  deadline_.disarm();
+  if (ec) ok_ = false;
+  co_return ok_;
+}
+
+asio::awaitable<bool> ConnectionWriter::send_head(const ResponseHead& head) {
+  std::string out;
+  out.reserve(256);
+  out += http10_ ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(head.status);
+  out += ' ';
+  out += reason_phrase(head.status);
+  out += "\r\n";
+  for (const auto& h : head.headers) {
+    out += h.name;
+    out += ": ";
+    out += h.value;
+    out += "\r\n";
+  }
+  if (head.content_length) {
+    out += "content-length: " + std::to_string(*head.content_length) + "\r\n";
+  } else if (http10_) {
+    keep_alive_ = false;  // HTTP/1.0 has no chunking: the body ends when the connection does
+  } else {
+    chunked_ = true;
+    out += "transfer-encoding: chunked\r\n";
+  }
+  if (!keep_alive_) out += "connection: close\r\n";
+  out += "\r\n";
+  head_sent_ = true;
+  co_return co_await write(asio::buffer(out));
+}
+
+asio::awaitable<bool> ConnectionWriter::send_body(std::string_view data) {
+  if (data.empty()) co_return ok_;
+  if (!chunked_) co_return co_await write(asio::buffer(data.data(), data.size()));
+  char size_line[24];
+  int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
+  co_return co_await write(asio::buffer(size_line, static_cast<std::size_t>(n)),
+                           asio::buffer(data.data(), data.size()), asio::buffer("\r\n", 2));
+}
+
+asio::awaitable<bool> ConnectionWriter::finish() {
+  stop_watching();
+  if (chunked_ && ok_) co_await write(asio::buffer("0\r\n\r\n", 5));
+  finished_ = ok_;
+  co_return ok_;
+}
+
+void ConnectionWriter::abort() {
+  stop_watching();
+  ok_ = false;
+  boost::system::error_code ignored;
+  stream_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  stream_.close(ignored);
+}
+
+void ConnectionWriter::watch_disconnect(std::function<void()> on_gone) {
+  stop_watching();
+  watch_ = std::make_shared<Watch>();
+  watch_->on_gone = std::move(on_gone);
+  arm(watch_);
+}
+
+void ConnectionWriter::stop_watching() {
+  if (!watch_) return;
+  watch_->active = false;
+  watch_.reset();
+  // Only the watch waits on the socket here; writes are awaited, never left pending.
+  boost::system::error_code ignored;
+  stream_.cancel(ignored);
+}
+
+void ConnectionWriter::arm(const std::shared_ptr<Watch>& w) { watch_socket(stream_, w); }
+
+void ConnectionWriter::watch_socket(asio::ip::tcp::socket& sock, std::shared_ptr<Watch> w) {
+  sock.async_wait(asio::ip::tcp::socket::wait_read, [w, &sock](boost::system::error_code ec) {
+    // Inactive means the request ended and the socket may be gone: touch nothing.
+    if (!w->active) return;
+    if (!ec) {
+      char c;
+      ssize_t n = ::recv(sock.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0) return;  // the client pipelined its next request: it is still there
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return watch_socket(sock, w);
+    }
+    w->active = false;
+    if (w->on_gone) w->on_gone();
+  });
+}
+
+}  // namespace relay::http

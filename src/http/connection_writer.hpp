@@ -1,0 +1,51 @@
+#pragma once
+// ResponseWriter over the accepted TCP socket. Framing is written by hand (a status line, headers,
+// chunks) so the hot path needs no Beast serializer instantiations.
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+
+#include "http/deadline.hpp"
+#include "http/response_writer.hpp"
+
+namespace relay::http {
+
+class ConnectionWriter final : public ResponseWriter {
+ public:
+  ConnectionWriter(boost::asio::ip::tcp::socket& stream, std::chrono::milliseconds send_timeout,
+                   bool keep_alive, bool http10)
+      : stream_(stream), deadline_(stream), send_timeout_(send_timeout), keep_alive_(keep_alive), http10_(http10) {}
+  ~ConnectionWriter() override { stop_watching(); }
+
+  boost::asio::awaitable<bool> send_head(const ResponseHead& head) override;
+  boost::asio::awaitable<bool> send_body(std::string_view data) override;
+  boost::asio::awaitable<bool> finish() override;
+  void abort() override;
+  bool head_sent() const override { return head_sent_; }
+  void watch_disconnect(std::function<void()> on_gone) override;
+  void stop_watching() override;
+
+  // The connection can carry another request.
+  bool reusable() const { return keep_alive_ && ok_ && finished_; }
+  void force_close() { keep_alive_ = false; }
+
+ private:
+  struct Watch;
+  void arm(const std::shared_ptr<Watch>& w);
+  static void watch_socket(boost::asio::ip::tcp::socket& sock, std::shared_ptr<Watch> w);
+  boost::asio::awaitable<bool> write(boost::asio::const_buffer a, boost::asio::const_buffer b = {},
+                                     boost::asio::const_buffer c = {});
+
+  boost::asio::ip::tcp::socket& stream_;
+  Deadline deadline_;
+  std::chrono::milliseconds send_timeout_;
+  bool keep_alive_;
+  bool http10_;
+  bool head_sent_ = false;
+  bool chunked_ = false;
+  bool ok_ = true;
+  bool finished_ = false;
+  std::shared_ptr<Watch> watch_;
+};
+
+}  // namespace relay::http

@@ -1,0 +1,32 @@
+#pragma once
+// How the pipeline answers the client, without knowing the connection's type. The session
+// implements it over the accepted socket.
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <string_view>
+
+#include "http/message.hpp"
+
+namespace relay::http {
+
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+
+  // Status line and headers. Body framing: content_length set -> fixed, else chunked.
+  // Each call returns false once the client is gone.
+  virtual boost::asio::awaitable<bool> send_head(const ResponseHead& head) = 0;
+  virtual boost::asio::awaitable<bool> send_body(std::string_view data) = 0;
+  // Ends the body cleanly (the last chunk for chunked framing).
+  virtual boost::asio::awaitable<bool> finish() = 0;
+  // Ends the connection without a clean end, so the client sees the body was cut.
+  virtual void abort() = 0;
+  virtual bool head_sent() const = 0;
+
+  // Calls on_gone (once) if the client hangs up while the response is being produced.
+  virtual void watch_disconnect(std::function<void()> on_gone) = 0;
+  // Must be called before what on_gone refers to goes away.
+  virtual void stop_watching() = 0;
+};
+
+}  // namespace relay::http

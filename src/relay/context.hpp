@@ -1,0 +1,40 @@
+#pragma once
+// What one request carries from phase to phase. Owned by the pipeline's coroutine.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "relay/inspect.hpp"
+#include "sse/stream_tap.hpp"
+#include "store/snapshot.hpp"
+
+namespace relay {
+
+enum class Outcome {
+  kOk,               // the response went out whole
+  kRejected,         // the relay answered with an error before forwarding
+  kUpstreamError,    // the upstream failed (before or after the first byte)
+  kClientCancelled,  // the client hung up before the end
+};
+
+std::string_view to_string(Outcome o);
+
+struct RequestContext {
+  std::string request_id;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::string method;
+  std::string path;
+  store::SnapshotPtr snapshot;               // the config this request sees, start to end
+  const store::SnapshotKey* key = nullptr;   // identify
+  BodyInfo body;                             // inspect
+  const store::SnapshotAccount* account = nullptr;  // route
+
+  int status = 0;
+  std::string_view error_code;  // relay-made error code, if any
+  Outcome outcome = Outcome::kOk;
+  std::optional<std::chrono::milliseconds> first_byte;  // to the client
+  sse::Usage usage;
+};
+
+}  // namespace relay

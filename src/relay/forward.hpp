@@ -1,0 +1,35 @@
+#pragma once
+// Phase 6, forward: what leaves the relay. Headers go by allow-list in both directions, so a
+// header nobody thought of (a new proxy's X-Forwarded-*, a provider's account header) is dropped
+// by default rather than leaked.
+#include <string>
+#include <string_view>
+
+#include "http/message.hpp"
+#include "store/snapshot.hpp"
+
+namespace relay {
+
+// Client -> upstream. Never the client's key, cookies or address headers.
+bool forward_request_header(std::string_view lower_name);
+// Upstream -> client. Never the account's organisation, project, cookies or rate-limit state.
+bool return_response_header(std::string_view lower_name);
+
+// base https://api.openai.com/v1 + target /v1/responses?x=1 -> https://api.openai.com/v1/responses?x=1
+std::string upstream_url(std::string_view base_url, std::string_view target);
+
+struct UpstreamRequest {
+  std::string method;
+  std::string url;
+  http::Headers headers;       // already filtered, with the account's credential
+  const std::string* body = nullptr;  // owned by the client request; replayed on retry
+  std::string ca_file;
+};
+
+UpstreamRequest build_upstream_request(const http::Request& client,
+                                       const store::SnapshotAccount& account);
+
+// The response headers the client gets: the allow-listed upstream ones.
+http::Headers filter_response_headers(const http::Headers& upstream);
+
+}  // namespace relay

@@ -1,0 +1,83 @@
+#include "relay/identify.hpp"
+
+#include <openssl/rand.h>
+
+#include <cctype>
+
+#include "crypto/relay_key.hpp"
+
+namespace relay {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals_prefix(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+std::string_view presented_key(const http::Headers& headers) {
+  if (const auto* auth = http::find_header(headers, "authorization")) {
+    std::string_view v = trim(*auth);
+    if (iequals_prefix(v, "bearer ")) {
+      auto key = trim(v.substr(7));
+      if (!key.empty()) return key;
+    }
+  }
+  if (const auto* k = http::find_header(headers, "x-api-key")) return trim(*k);
+  return {};
+}
+
+Identity identify(const store::Snapshot& snapshot, const http::Headers& headers,
+                  std::int64_t now_unix) {
+  auto key = presented_key(headers);
+  if (key.empty()) return {nullptr, IdentifyFailure::kMissing};
+  auto it = snapshot.keys_by_hash.find(crypto::sha256_hex(key));
+  if (it == snapshot.keys_by_hash.end()) return {nullptr, IdentifyFailure::kUnknown};
+  const auto& k = it->second;
+  if (k.revoked) return {nullptr, IdentifyFailure::kRevoked};
+  if (k.expires_at && now_unix >= *k.expires_at) return {nullptr, IdentifyFailure::kExpired};
+  if (!k.tenant_enabled) return {nullptr, IdentifyFailure::kTenantDisabled};
+  return {&k, IdentifyFailure::kNone};
+}
+
+std::string_view to_string(IdentifyFailure f) {
+  switch (f) {
+    case IdentifyFailure::kNone: return "ok";
+    case IdentifyFailure::kMissing: return "missing_key";
+    case IdentifyFailure::kUnknown: return "unknown_key";
+    case IdentifyFailure::kRevoked: return "revoked_key";
+    case IdentifyFailure::kExpired: return "expired_key";
+    case IdentifyFailure::kTenantDisabled: return "tenant_disabled";
+  }
+  return "unknown";
+}
+
+std::string request_id_for(const http::Headers& headers) {
+  if (const auto* id = http::find_header(headers, "x-request-id")) {
+    bool plain = !id->empty() && id->size() <= 128;
+    for (char c : *id)
+      plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                        c == '.' || c == ':');
+    if (plain) return *id;
+  }
+  unsigned char raw[12];
+  RAND_bytes(raw, sizeof raw);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "req_";
+  for (unsigned char b : raw) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+}  // namespace relay

@@ -1,0 +1,122 @@
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "relay/exchange.hpp"
+#include "relay/forward.hpp"
+#include "sse/stream_tap.hpp"
+
+namespace relay {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+// Codex resets its idle timer only on data events, never on comments (codex-protocol.md §3.1).
+constexpr std::string_view kResponsesHeartbeat = "data: {\"type\":\"keepalive\"}\n\n";
+// Other SSE clients (chat completions) would hand a data event to the caller; a comment is
+// skipped by every SSE parser.
+constexpr std::string_view kCommentHeartbeat = ": keepalive\n\n";
+
+bool starts_with_ci(std::string_view s, std::string_view p) {
+  if (s.size() < p.size()) return false;
+  for (std::size_t i = 0; i < p.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != p[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+bool is_responses_path(std::string_view path) {
+  return path == "/v1/responses" || path == "/v1/responses/";
+}
+
+asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& out,
+                                 RequestContext& ctx, const app::UpstreamConfig& cfg) {
+  const auto* ct = http::find_header(t.headers(), "content-type");
+  const bool sse = ct && starts_with_ci(*ct, "text/event-stream");
+  const bool responses = sse && is_responses_path(ctx.path);
+
+  http::ResponseHead head;
+  head.status = t.status();
+  head.headers = filter_response_headers(t.headers());
+  head.headers.push_back({"x-request-id", ctx.request_id});
+  if (!sse) head.content_length = t.content_length();
+  ctx.status = head.status;
+
+  bool client_gone = false;
+  out.watch_disconnect([&t, &client_gone] {
+    client_gone = true;
+    t.cancel();
+  });
+  if (!co_await out.send_head(head)) client_gone = true;
+  ctx.first_byte = std::chrono::duration_cast<milliseconds>(Clock::now() - ctx.started);
+
+  sse::StreamTap tap;
+  const milliseconds heartbeat(cfg.heartbeat_interval_ms);
+  const milliseconds idle(cfg.idle_timeout_ms);
+  auto last_sent = Clock::now();
+  bool idle_timeout = false;
+
+  while (!client_gone) {
+    if (t.has_body()) {
+      std::string chunk = t.take_body();
+      if (sse) tap.feed(chunk);
+      if (!co_await out.send_body(chunk)) client_gone = true;
+      last_sent = Clock::now();
+      continue;
+    }
+    if (t.done()) break;
+    auto deadline = t.last_progress() + idle;
+    if (sse) deadline = std::min(deadline, last_sent + heartbeat);
+    t.signal().expires_at(deadline);
+    co_await t.signal().async_wait(asio::as_tuple(asio::use_awaitable));
+    if (t.has_body() || t.done() || client_gone) continue;
+    auto now = Clock::now();
+    if (!t.paused() && now - t.last_progress() >= idle) {
+      idle_timeout = true;
+      t.cancel();
+      break;
+    }
+    if (sse && now - last_sent >= heartbeat && tap.at_boundary()) {
+      if (!co_await out.send_body(responses ? kResponsesHeartbeat : kCommentHeartbeat))
+        client_gone = true;
+      last_sent = Clock::now();
+    }
+  }
+  out.stop_watching();
+  ctx.usage = tap.usage();
+
+  if (client_gone) {
+    // Codex hangs up as soon as it has read response.completed: that is a success.
+    ctx.outcome = tap.terminal_seen() ? Outcome::kOk : Outcome::kClientCancelled;
+    if (!tap.terminal_seen()) out.abort();
+    co_return;
+  }
+  const bool failed = idle_timeout || (t.result() != CURLE_OK);
+  const bool cut_short = responses && !tap.terminal_seen();
+  if (!failed && !cut_short) {
+    ctx.outcome = Outcome::kOk;
+    co_await out.finish();
+    co_return;
+  }
+  ctx.outcome = Outcome::kUpstreamError;
+  if (!sse) {
+    out.abort();  // a cut JSON body cannot carry an error; a broken connection tells the client
+    co_return;
+  }
+  ErrorCode code = idle_timeout ? ErrorCode::kUpstreamTimeout : ErrorCode::kUpstreamUnavailable;
+  std::string tail = tap.at_boundary() ? std::string() : std::string("\n\n");
+  if (responses) {
+    std::string id = tap.response_id().empty() ? "resp_" + ctx.request_id : tap.response_id();
+    std::string_view msg = failed ? "The upstream stream failed before the response completed."
+                                  : "The upstream closed the stream before response.completed.";
+    tail += response_failed_event(code, id, msg);
+  } else {
+    tail += stream_error_event(code, "The upstream stream failed before it completed.");
+  }
+  if (co_await out.send_body(tail)) co_await out.finish();
+}
+
+}  // namespace relay

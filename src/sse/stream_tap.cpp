@@ -1,0 +1,66 @@
+#include "sse/stream_tap.hpp"
+
+#include <simdjson.h>
+
+namespace relay::sse {
+namespace {
+
+std::int64_t int_at(simdjson::dom::element e, std::string_view pointer) {
+  std::int64_t v = 0;
+  if (e.at_pointer(pointer).get(v)) return 0;
+  return v;
+}
+
+void read_usage(simdjson::dom::element usage, Usage& out, bool chat) {
+  out.present = true;
+  if (chat) {
+    out.input_tokens = int_at(usage, "/prompt_tokens");
+    out.cached_tokens = int_at(usage, "/prompt_tokens_details/cached_tokens");
+    out.output_tokens = int_at(usage, "/completion_tokens");
+    out.reasoning_tokens = int_at(usage, "/completion_tokens_details/reasoning_tokens");
+  } else {
+    out.input_tokens = int_at(usage, "/input_tokens");
+    out.cached_tokens = int_at(usage, "/input_tokens_details/cached_tokens");
+    out.output_tokens = int_at(usage, "/output_tokens");
+    out.reasoning_tokens = int_at(usage, "/output_tokens_details/reasoning_tokens");
+  }
+}
+
+}  // namespace
+
+void StreamTap::feed(std::string_view chunk) {
+  parser_.feed(chunk, [this](const Event& ev) { on_event(ev); });
+}
+
+void StreamTap::on_event(const Event& ev) {
+  ++events_;
+  if (ev.data == "[DONE]") {
+    terminal_ = "[DONE]";
+    return;
+  }
+  if (ev.truncated || ev.data.empty() || ev.data.front() != '{') return;
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(ev.data.data(), ev.data.size(), false).get(doc)) return;
+  std::string_view type;
+  if (doc["type"].get(type) == simdjson::SUCCESS) {
+    if (type == "response.created" || type == "response.completed" ||
+        type == "response.failed" || type == "response.incomplete") {
+      std::string_view id;
+      if (!doc.at_pointer("/response/id").get(id)) response_id_ = std::string(id);
+    }
+    if (type == "response.completed" || type == "response.failed" ||
+        type == "response.incomplete") {
+      terminal_ = std::string(type);
+      simdjson::dom::element usage;
+      if (!doc.at_pointer("/response/usage").get(usage) && usage.is_object())
+        read_usage(usage, usage_, false);
+    }
+    return;
+  }
+  // Chat completions: the usage chunk (stream_options.include_usage) has a top-level usage.
+  simdjson::dom::element usage;
+  if (!doc["usage"].get(usage) && usage.is_object()) read_usage(usage, usage_, true);
+}
+
+}  // namespace relay::sse

@@ -1,0 +1,84 @@
+#pragma once
+// ConfigStore: tenants, relay-key hashes and accounts. Owned by its two users: the admin
+// commands (write) and the snapshot loader (read). Embedded backend: sqlite/; cluster: later.
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/snapshot.hpp"
+
+namespace relay::store {
+
+struct Tenant {
+  std::int64_t id = 0;
+  std::string name;
+  bool enabled = true;
+  std::int64_t created_at = 0;
+};
+
+struct KeyRecord {
+  std::string id;  // public id, e.g. key_3f9a1c2b7d40; safe to print
+  std::string tenant_name;
+  std::string prefix;  // first characters of the key, for humans; never enough to use it
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> expires_at;
+  std::optional<std::int64_t> revoked_at;
+};
+
+struct Account {
+  std::int64_t id = 0;
+  std::string name;
+  std::string base_url;
+  std::vector<std::string> models;
+  std::string ca_file;
+  bool enabled = true;
+  std::int64_t created_at = 0;
+};
+
+struct NewAccount {
+  std::string name;
+  std::string base_url;
+  std::string credential;  // plaintext; the store encrypts it before it touches disk
+  std::vector<std::string> models;
+  std::string ca_file;
+};
+
+// Thrown for conflicts and missing rows; what() is safe to show an operator.
+class StoreError : public std::runtime_error {
+ public:
+  enum class Kind { kAlreadyExists, kNotFound, kInvalid, kIo };
+  StoreError(Kind k, const std::string& msg) : std::runtime_error(msg), kind_(k) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+class ConfigStore {
+ public:
+  virtual ~ConfigStore() = default;
+
+  virtual Tenant add_tenant(std::string_view name) = 0;
+  virtual std::vector<Tenant> list_tenants() = 0;
+  virtual void set_tenant_enabled(std::string_view name, bool enabled) = 0;
+
+  // key_hash: lowercase hex SHA-256 of the key. The key itself never reaches the store.
+  virtual KeyRecord add_key(std::string_view tenant, std::string_view key_hash,
+                            std::string_view prefix, std::optional<std::int64_t> expires_at) = 0;
+  virtual std::vector<KeyRecord> list_keys() = 0;
+  virtual void revoke_key(std::string_view key_id) = 0;
+
+  virtual Account add_account(const NewAccount& account) = 0;
+  virtual std::vector<Account> list_accounts() = 0;
+  virtual void set_account_enabled(std::string_view name, bool enabled) = 0;
+
+  // Cheap; returns a different value whenever any writer (this or another process) committed.
+  virtual std::uint64_t change_token() = 0;
+  // Full read with credentials decrypted, for the hot path's snapshot.
+  virtual SnapshotPtr load_snapshot() = 0;
+};
+
+}  // namespace relay::store

@@ -1,0 +1,49 @@
+#pragma once
+// The immutable view of the control-plane config that the hot path reads. A new one is built
+// when the store reports a change and swapped in atomically; requests keep the one they started
+// with.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace relay::store {
+
+struct SnapshotKey {
+  std::string key_id;
+  std::int64_t tenant_id = 0;
+  std::string tenant_name;
+  bool tenant_enabled = true;
+  std::optional<std::int64_t> expires_at;  // unix seconds; key is invalid at or after this
+  bool revoked = false;
+};
+
+struct SnapshotAccount {
+  std::int64_t id = 0;
+  std::string name;
+  std::string base_url;             // e.g. https://api.openai.com/v1 (no trailing slash)
+  std::vector<std::string> models;  // empty: serves every model
+  std::string ca_file;              // empty: system trust store
+  bool enabled = true;
+  std::string credential;  // decrypted; lives only in memory
+
+  bool serves(std::string_view model) const {
+    if (models.empty() || model.empty()) return true;
+    for (const auto& m : models)
+      if (m == model) return true;
+    return false;
+  }
+};
+
+struct Snapshot {
+  std::uint64_t version = 0;
+  // key: lowercase hex SHA-256 of the full relay key
+  std::unordered_map<std::string, SnapshotKey> keys_by_hash;
+  std::vector<SnapshotAccount> accounts;
+};
+
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+}  // namespace relay::store

@@ -1,0 +1,84 @@
+#include "store/sqlite/migrations.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+#include <string>
+
+#include "store/config_store.hpp"
+#include "store/sqlite/statement.hpp"
+
+namespace relay::store::sqlite {
+namespace {
+
+constexpr Migration kConfigMigrations[] = {
+    {1, R"sql(
+CREATE TABLE tenants (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT    NOT NULL UNIQUE,
+  enabled    INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE api_keys (
+  id         TEXT    PRIMARY KEY,
+  tenant_id  INTEGER NOT NULL REFERENCES tenants(id),
+  key_hash   TEXT    NOT NULL UNIQUE,
+  prefix     TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX api_keys_tenant_id ON api_keys(tenant_id);
+CREATE TABLE accounts (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT    NOT NULL UNIQUE,
+  base_url   TEXT    NOT NULL,
+  credential BLOB    NOT NULL,
+  models     TEXT    NOT NULL DEFAULT '',
+  ca_file    TEXT    NOT NULL DEFAULT '',
+  enabled    INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL
+);
+)sql"},
+};
+
+int max_applied(sqlite3* db) {
+  Stmt q(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  q.step();
+  return static_cast<int>(q.int64(0));
+}
+
+}  // namespace
+
+std::span<const Migration> config_migrations() {
+  return kConfigMigrations;
+}
+
+void migrate(sqlite3* db, std::span<const Migration> migrations) {
+  exec(db,
+       "CREATE TABLE IF NOT EXISTS schema_migrations ("
+       "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+  const int known = migrations.empty() ? 0 : migrations.back().version;
+  if (int applied = max_applied(db); applied > known)
+    throw StoreError(StoreError::Kind::kInvalid,
+                     "database schema version " + std::to_string(applied) +
+                         " is newer than this codex-relay supports (" + std::to_string(known) +
+                         "); upgrade codex-relay");
+  else if (applied == known)
+    return;  // the common case: no write lock needed
+
+  for (const Migration& m : migrations) {
+    Transaction tx(db, Transaction::Mode::kImmediate);
+    Stmt seen(db, "SELECT 1 FROM schema_migrations WHERE version = ?");
+    seen.bind(1, std::int64_t{m.version});
+    if (seen.step()) continue;  // tx rolls back: nothing was written
+    exec(db, m.sql);
+    Stmt record(db, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+    record.bind(1, std::int64_t{m.version}).bind(2, std::int64_t{std::time(nullptr)});
+    record.step();
+    tx.commit();
+    spdlog::info("config store: applied schema migration {}", m.version);
+  }
+}
+
+}  // namespace relay::store::sqlite

@@ -1,0 +1,287 @@
+#include "store/sqlite/sqlite_config_store.hpp"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "crypto/relay_key.hpp"
+#include "store/sqlite/migrations.hpp"
+#include "store/sqlite/statement.hpp"
+
+namespace relay::store {
+namespace {
+
+using sqlite::Stmt;
+using sqlite::Transaction;
+using Kind = StoreError::Kind;
+
+std::int64_t now() {
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+bool is_unique_violation(int rc) {
+  return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+void require_name(std::string_view what, std::string_view name) {
+  if (!is_valid_name(name))
+    throw StoreError(Kind::kInvalid, std::string(what) + " name '" + std::string(name) +
+                                         "' is invalid: use 1-64 of A-Z a-z 0-9 . _ - "
+                                         "starting with a letter or digit");
+}
+
+std::string account_aad(std::string_view name) {
+  return "account:" + std::string(name);
+}
+
+std::string join_models(const std::vector<std::string>& models) {
+  std::string out;
+  for (const auto& m : models) {
+    if (m.empty() || m.find(',') != std::string::npos)
+      throw StoreError(Kind::kInvalid, "model names must be non-empty and contain no comma");
+    if (!out.empty()) out += ',';
+    out += m;
+  }
+  return out;
+}
+
+std::vector<std::string> split_models(const std::string& joined) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < joined.size()) {
+    std::size_t end = joined.find(',', start);
+    if (end == std::string::npos) end = joined.size();
+    if (end > start) out.push_back(joined.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+bool is_lower_hex64(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+// SQLite creates the file 0644 (minus umask); it holds key hashes and sealed credentials, and
+// SQLite gives the -wal/-shm files the main file's mode, so create it private up front.
+void precreate_private(const std::string& path) {
+  if (path.empty() || path == ":memory:" || path.starts_with("file:")) return;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+}
+
+}  // namespace
+
+bool is_valid_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return false;
+  }
+  return true;
+}
+
+SqliteConfigStore::SqliteConfigStore(const std::string& db_path,
+                                     std::shared_ptr<crypto::SecretBox> box)
+    : box_(std::move(box)) {
+  if (!box_) throw std::invalid_argument("SqliteConfigStore needs a SecretBox");
+  precreate_private(db_path);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+  if (sqlite3_open_v2(db_path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw StoreError(Kind::kIo, "cannot open " + db_path + ": " + msg);
+  }
+  try {
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, 5000);
+    sqlite::exec(db_, "PRAGMA journal_mode=WAL");
+    sqlite::exec(db_, "PRAGMA synchronous=NORMAL");
+    sqlite::exec(db_, "PRAGMA foreign_keys=ON");
+    sqlite::migrate(db_, sqlite::config_migrations());
+  } catch (...) {
+    sqlite3_close(db_);
+    throw;
+  }
+}
+
+SqliteConfigStore::~SqliteConfigStore() {
+  sqlite3_close(db_);
+}
+
+Tenant SqliteConfigStore::add_tenant(std::string_view name) {
+  require_name("tenant", name);
+  Tenant t{0, std::string(name), true, now()};
+  Stmt ins(db_, "INSERT INTO tenants (name, enabled, created_at) VALUES (?, 1, ?)");
+  ins.bind(1, name).bind(2, t.created_at);
+  int rc = ins.step_code();
+  if (is_unique_violation(rc))
+    throw StoreError(Kind::kAlreadyExists, "tenant '" + t.name + "' already exists");
+  if (rc != SQLITE_DONE) ins.fail("add tenant");
+  t.id = sqlite3_last_insert_rowid(db_);
+  ++own_writes_;
+  return t;
+}
+
+std::vector<Tenant> SqliteConfigStore::list_tenants() {
+  std::vector<Tenant> out;
+  Stmt q(db_, "SELECT id, name, enabled, created_at FROM tenants ORDER BY name");
+  while (q.step()) out.push_back({q.int64(0), q.text(1), q.int64(2) != 0, q.int64(3)});
+  return out;
+}
+
+void SqliteConfigStore::set_enabled(const char* table, const char* what, std::string_view name,
+                                    bool enabled) {
+  Stmt up(db_, std::string("UPDATE ") + table + " SET enabled = ? WHERE name = ?");
+  up.bind(1, std::int64_t{enabled}).bind(2, name);
+  up.step();
+  if (sqlite3_changes(db_) == 0)
+    throw StoreError(Kind::kNotFound, std::string(what) + " '" + std::string(name) + "' not found");
+  ++own_writes_;
+}
+
+void SqliteConfigStore::set_tenant_enabled(std::string_view name, bool enabled) {
+  set_enabled("tenants", "tenant", name, enabled);
+}
+
+KeyRecord SqliteConfigStore::add_key(std::string_view tenant, std::string_view key_hash,
+                                     std::string_view prefix,
+                                     std::optional<std::int64_t> expires_at) {
+  // Guards against a caller handing over the key itself instead of its hash.
+  if (!is_lower_hex64(key_hash))
+    throw StoreError(Kind::kInvalid, "key hash must be 64 lowercase hex characters");
+  Transaction tx(db_, Transaction::Mode::kImmediate);
+  Stmt find(db_, "SELECT id FROM tenants WHERE name = ?");
+  find.bind(1, tenant);
+  if (!find.step())
+    throw StoreError(Kind::kNotFound, "tenant '" + std::string(tenant) + "' not found");
+  const std::int64_t tenant_id = find.int64(0);
+
+  KeyRecord rec{"", std::string(tenant), std::string(prefix), now(), expires_at, std::nullopt};
+  for (int attempt = 0;; ++attempt) {
+    rec.id = "key_" + crypto::random_hex(6);
+    Stmt ins(db_,
+             "INSERT INTO api_keys (id, tenant_id, key_hash, prefix, created_at, expires_at) "
+             "VALUES (?, ?, ?, ?, ?, ?)");
+    ins.bind(1, rec.id).bind(2, tenant_id).bind(3, key_hash).bind(4, prefix);
+    ins.bind(5, rec.created_at).bind(6, expires_at);
+    int rc = ins.step_code();
+    if (rc == SQLITE_DONE) break;
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY && attempt < 3) continue;  // 48-bit id collided
+    if (rc == SQLITE_CONSTRAINT_UNIQUE)
+      throw StoreError(Kind::kAlreadyExists, "a key with this hash already exists");
+    ins.fail("add key");
+  }
+  tx.commit();
+  ++own_writes_;
+  return rec;
+}
+
+std::vector<KeyRecord> SqliteConfigStore::list_keys() {
+  std::vector<KeyRecord> out;
+  Stmt q(db_,
+         "SELECT k.id, t.name, k.prefix, k.created_at, k.expires_at, k.revoked_at "
+         "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id ORDER BY k.created_at, k.id");
+  while (q.step())
+    out.push_back({q.text(0), q.text(1), q.text(2), q.int64(3), q.opt_int64(4), q.opt_int64(5)});
+  return out;
+}
+
+void SqliteConfigStore::revoke_key(std::string_view key_id) {
+  Transaction tx(db_, Transaction::Mode::kImmediate);
+  Stmt find(db_, "SELECT revoked_at FROM api_keys WHERE id = ?");
+  find.bind(1, key_id);
+  if (!find.step())
+    throw StoreError(Kind::kNotFound, "key '" + std::string(key_id) + "' not found");
+  if (!find.is_null(0)) return;  // already revoked: keep the original time
+  Stmt up(db_, "UPDATE api_keys SET revoked_at = ? WHERE id = ?");
+  up.bind(1, now()).bind(2, key_id);
+  up.step();
+  tx.commit();
+  ++own_writes_;
+}
+
+Account SqliteConfigStore::add_account(const NewAccount& a) {
+  require_name("account", a.name);
+  if (!a.base_url.starts_with("http://") && !a.base_url.starts_with("https://"))
+    throw StoreError(Kind::kInvalid, "base URL must start with http:// or https://");
+  if (a.credential.empty()) throw StoreError(Kind::kInvalid, "credential must not be empty");
+  Account acc{0, a.name, a.base_url, a.models, a.ca_file, true, now()};
+  const std::string models = join_models(a.models);
+  std::string sealed = box_->seal(a.credential, account_aad(a.name));
+  Stmt ins(db_,
+           "INSERT INTO accounts (name, base_url, credential, models, ca_file, enabled, "
+           "created_at) VALUES (?, ?, ?, ?, ?, 1, ?)");
+  ins.bind(1, a.name).bind(2, a.base_url).bind_blob(3, sealed).bind(4, models);
+  ins.bind(5, a.ca_file).bind(6, acc.created_at);
+  int rc = ins.step_code();
+  if (is_unique_violation(rc))
+    throw StoreError(Kind::kAlreadyExists, "account '" + a.name + "' already exists");
+  if (rc != SQLITE_DONE) ins.fail("add account");
+  acc.id = sqlite3_last_insert_rowid(db_);
+  ++own_writes_;
+  return acc;
+}
+
+std::vector<Account> SqliteConfigStore::list_accounts() {
+  std::vector<Account> out;
+  Stmt q(db_,
+         "SELECT id, name, base_url, models, ca_file, enabled, created_at FROM accounts "
+         "ORDER BY name");
+  while (q.step())
+    out.push_back({q.int64(0), q.text(1), q.text(2), split_models(q.text(3)), q.text(4),
+                   q.int64(5) != 0, q.int64(6)});
+  return out;
+}
+
+void SqliteConfigStore::set_account_enabled(std::string_view name, bool enabled) {
+  set_enabled("accounts", "account", name, enabled);
+}
+
+std::uint64_t SqliteConfigStore::change_token() {
+  Stmt q(db_, "PRAGMA data_version");
+  q.step();
+  return (static_cast<std::uint64_t>(q.int64(0)) << 32) + own_writes_.load();
+}
+
+SnapshotPtr SqliteConfigStore::load_snapshot() {
+  auto snap = std::make_shared<Snapshot>();
+  // Taken before the read: a commit racing with it makes the next poll reload, never miss.
+  snap->version = change_token();
+  Transaction tx(db_, Transaction::Mode::kDeferred);
+  Stmt keys(db_,
+            "SELECT k.key_hash, k.id, t.id, t.name, t.enabled, k.expires_at, k.revoked_at "
+            "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id");
+  while (keys.step())
+    snap->keys_by_hash.emplace(
+        keys.text(0), SnapshotKey{keys.text(1), keys.int64(2), keys.text(3), keys.int64(4) != 0,
+                                  keys.opt_int64(5), !keys.is_null(6)});
+
+  Stmt accs(db_,
+            "SELECT id, name, base_url, models, ca_file, enabled, credential FROM accounts "
+            "ORDER BY id");
+  while (accs.step()) {
+    std::string name = accs.text(1);
+    auto credential = box_->open(accs.text(6), account_aad(name));
+    if (!credential) {
+      spdlog::warn(
+          "config store: account '{}' skipped: its credential does not decrypt with the current "
+          "master key",
+          name);
+      continue;
+    }
+    snap->accounts.push_back({accs.int64(0), std::move(name), accs.text(2),
+                              split_models(accs.text(3)), accs.text(4), accs.int64(5) != 0,
+                              std::move(*credential)});
+  }
+  tx.commit();
+  return snap;
+}
+
+}  // namespace relay::store

@@ -1,0 +1,40 @@
+#include "store/store_factory.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include "crypto/secret_box.hpp"
+#include "store/sqlite/sqlite_config_store.hpp"
+
+namespace relay::store {
+namespace {
+
+void ensure_private_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  fs::path p = fs::path(dir).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();  // "data/" -> "data"
+  std::error_code ec;
+  if (p.has_parent_path() && !p.parent_path().empty())
+    fs::create_directories(p.parent_path(), ec);  // a failure resurfaces from mkdir below
+  if (::mkdir(p.c_str(), 0700) != 0 && errno != EEXIST)
+    throw std::runtime_error("cannot create data directory " + dir + ": " + std::strerror(errno));
+  if (!fs::is_directory(p, ec))
+    throw std::runtime_error("data directory " + dir + " is not a directory");
+}
+
+}  // namespace
+
+std::unique_ptr<ConfigStore> open_config_store(const app::Config& cfg) {
+  const std::string& dir = cfg.store.data_dir;
+  if (dir.empty()) throw std::runtime_error("store.data_dir must not be empty");
+  ensure_private_dir(dir);
+  auto box =
+      std::make_shared<crypto::SecretBox>(crypto::load_master_key(dir, cfg.store.master_key_file));
+  return std::make_unique<SqliteConfigStore>(dir + "/relay.db", std::move(box));
+}
+
+}  // namespace relay::store

@@ -1,0 +1,556 @@
+// Shared plumbing for the e2e tests: the mock provider (HTTP + HTTPS), the relay (set up with
+// its own CLI, then `serve`), the real Codex CLI, curl, and raw sockets.
+//
+// Environment (set by run.sh; sensible defaults for running one file by hand):
+//   RELAY_BIN      path to the codex-relay binary (tests that need it skip when unset)
+//   E2E_WORK       work dir (default tests/e2e/.work)
+//   E2E_TLS_DIR    dir with ca.pem, server.pem, server.key (made with openssl when missing)
+
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const E2E_DIR = path.resolve(here, '..');
+export const REPO_ROOT = path.resolve(E2E_DIR, '..', '..');
+export const MOCK_SERVER = path.join(REPO_ROOT, 'tests', 'mock-provider', 'server.mjs');
+export const CODEX_BIN = path.join(E2E_DIR, 'node_modules', '.bin', 'codex');
+export const WORK = process.env.E2E_WORK || path.join(E2E_DIR, '.work');
+export const RELAY_BIN = process.env.RELAY_BIN ? path.resolve(process.env.RELAY_BIN) : null;
+
+/** Models every test account serves. */
+export const MODELS = ['gpt-5.5', 'gpt-4o-mini', 'text-embedding-3-small'];
+
+/** Relay timeouts used by the tests (small, so the suite is quick). */
+export const RELAY_ENV = {
+  CODEX_RELAY_SERVER_HEADER_TIMEOUT_MS: '1000',
+  CODEX_RELAY_SERVER_BODY_TIMEOUT_MS: '2000',
+  CODEX_RELAY_SERVER_MAX_BODY_BYTES: String(1024 * 1024),
+  CODEX_RELAY_UPSTREAM_HEARTBEAT_INTERVAL_MS: '300',
+};
+
+export const nowMs = () => performance.timeOrigin + performance.now();
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- child processes
+
+const children = new Set();
+function killAll() {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {}
+  }
+}
+process.on('exit', killAll);
+
+function track(child) {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+async function stopChild(child, ms = 3000) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), ms);
+  await done;
+  clearTimeout(t);
+}
+
+/** Resolves with the first stdout line matching `re`; rejects on exit or timeout. */
+function waitForLine(child, re, ms, what) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let errBuf = '';
+    const onErr = (d) => {
+      errBuf = (errBuf + d).slice(-4000);
+    };
+    const onData = (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        const m = line.match(re);
+        if (m) {
+          cleanup();
+          resolve(m);
+          return;
+        }
+      }
+    };
+    const onExit = (code, sig) => {
+      cleanup();
+      reject(new Error(`${what} exited (${code ?? sig}) before it was ready; stderr: ${errBuf}`));
+    };
+    const t = setTimeout(() => {
+      cleanup();
+      reject(new Error(`${what} not ready after ${ms} ms; stderr: ${errBuf}`));
+    }, ms);
+    const cleanup = () => {
+      clearTimeout(t);
+      child.stdout.off('data', onData);
+      child.stderr.off('data', onErr);
+      child.off('exit', onExit);
+    };
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onErr);
+    child.on('exit', onExit);
+  });
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function tmpDir(prefix) {
+  fs.mkdirSync(WORK, { recursive: true });
+  return fs.mkdtempSync(path.join(WORK, `${prefix}-`));
+}
+
+// ---------------------------------------------------------------- TLS material
+
+/** CA + server cert for 127.0.0.1/localhost; made by run.sh, or here when missing. */
+export function tlsFiles() {
+  const dir = process.env.E2E_TLS_DIR || path.join(WORK, 'tls');
+  const f = { dir, ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server.key') };
+  if (!fs.existsSync(f.ca) || !fs.existsSync(f.cert) || !fs.existsSync(f.key)) {
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('bash', [path.join(E2E_DIR, 'lib', 'make-certs.sh'), dir], { stdio: 'ignore' });
+  }
+  return f;
+}
+
+// ---------------------------------------------------------------- mock provider
+
+export async function startMock({ tls = true, apiKey = `sk-mock-${randomBytes(8).toString('hex')}` } = {}) {
+  const args = [MOCK_SERVER, '--host', '127.0.0.1', '--http-port', '0', '--api-key', apiKey];
+  let files = null;
+  if (tls) {
+    files = tlsFiles();
+    args.push('--https-port', '0', '--tls-cert', files.cert, '--tls-key', files.key);
+  }
+  const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const m = await waitForLine(child, /^\{.*"http".*\}$/, 10000, 'mock provider');
+  const ports = JSON.parse(m[0]);
+  fs.mkdirSync(WORK, { recursive: true });
+  const out = fs.createWriteStream(path.join(WORK, `mock-${ports.http}.log`));
+  child.stdout.on('data', (d) => out.write(d));
+  child.stderr.on('data', (d) => out.write(d));
+  const base = `http://127.0.0.1:${ports.http}`;
+  const mock = {
+    apiKey,
+    ports,
+    tls: files,
+    child,
+    httpBase: `${base}/v1`,
+    httpsBase: ports.https ? `https://127.0.0.1:${ports.https}/v1` : null,
+    async log({ bodies = false } = {}) {
+      const r = await fetch(`${base}/__mock/log${bodies ? '?bodies=1' : ''}`);
+      return r.json();
+    },
+    async reset() {
+      await fetch(`${base}/__mock/reset`, { method: 'POST' });
+    },
+    /** Waits until the log has an entry matching `pred` (and returns it). */
+    async waitFor(pred, ms = 5000) {
+      const end = Date.now() + ms;
+      for (;;) {
+        const l = await mock.log();
+        const e = l.find(pred);
+        if (e) return e;
+        if (Date.now() > end) return null;
+        await sleep(50);
+      }
+    },
+    stop: () => stopChild(child),
+  };
+  return mock;
+}
+
+// ---------------------------------------------------------------- relay
+
+/** Runs a relay CLI command; returns trimmed stdout; throws with stderr on failure. */
+export function relayCli(dataDir, args, env = {}) {
+  try {
+    return execFileSync(RELAY_BIN, ['--data-dir', dataDir, ...args], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 20000,
+    }).trim();
+  } catch (err) {
+    throw new Error(`relay CLI ${args.join(' ')} failed (${err.status}): ${err.stderr || err.message}`);
+  }
+}
+
+/** True when RELAY_BIN exists and has a `serve` command. */
+export function relayAvailable() {
+  if (!RELAY_BIN || !fs.existsSync(RELAY_BIN)) return false;
+  try {
+    const out = execFileSync(RELAY_BIN, ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000 });
+    return /\bserve\b/.test(out);
+  } catch (err) {
+    return /\bserve\b/.test(`${err.stdout || ''}${err.stderr || ''}`);
+  }
+}
+
+/**
+ * Skip reason for relay tests, or false. Only skips when RELAY_BIN is unset or when
+ * E2E_ALLOW_SKIP=1 (run.sh passes a binary, so there a missing relay fails loudly).
+ */
+export const relaySkip = () => {
+  if (!RELAY_BIN) return 'RELAY_BIN unset (run through tests/e2e/run.sh BIN)';
+  if (process.env.E2E_ALLOW_SKIP === '1' && !relayAvailable()) return `relay binary ${RELAY_BIN} has no serve command yet`;
+  return false;
+};
+
+/**
+ * Sets up a data dir with one tenant, one key and accounts pointing at `mock`, then starts
+ * `serve`. accounts: [{name, scheme:'http'|'https', models}] (default one http account).
+ */
+export async function startRelay(mock, { accounts, env = {}, tenant = 'team-a' } = {}) {
+  const dataDir = tmpDir('relay-data');
+  const keyEnv = { MOCK_UPSTREAM_KEY: mock.apiKey };
+  const cli = (args) => relayCli(dataDir, args, keyEnv);
+  cli(['tenant', 'add', tenant]);
+  const key = cli(['key', 'add', tenant]);
+  if (!/^crk_\S+$/.test(key)) throw new Error(`key add printed ${JSON.stringify(key)}, want crk_...`);
+  const accs = accounts ?? [{ name: 'mock-http', scheme: 'http', models: MODELS }];
+  for (const a of accs) {
+    const args = ['account', 'add', a.name, '--base-url', a.scheme === 'https' ? mock.httpsBase : mock.httpBase, '--api-key-env', 'MOCK_UPSTREAM_KEY'];
+    if (a.models) args.push('--models', a.models.join(','));
+    if (a.scheme === 'https') args.push('--ca-file', mock.tls.ca);
+    cli(args);
+  }
+  const port = await freePort();
+  const logFile = path.join(dataDir, 'serve.log');
+  const child = track(
+    spawn(RELAY_BIN, ['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${port}`], {
+      env: { ...process.env, ...keyEnv, ...RELAY_ENV, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  const out = fs.createWriteStream(logFile);
+  child.stderr.on('data', (d) => out.write(d));
+  await waitForLine(child, /codex-relay listening on (http:\/\/\S+)/, 15000, 'relay serve');
+  child.stdout.on('data', (d) => out.write(d));
+  const url = `http://127.0.0.1:${port}`;
+  // Belt and braces: the readiness line should mean /healthz answers.
+  const h = await fetch(`${url}/healthz`);
+  if (h.status !== 200) throw new Error(`/healthz answered ${h.status}`);
+  return {
+    dataDir,
+    port,
+    url,
+    base: `${url}/v1`,
+    key,
+    tenant,
+    child,
+    logFile,
+    cli,
+    stop: () => stopChild(child),
+  };
+}
+
+// ---------------------------------------------------------------- Codex CLI
+
+/**
+ * Runs `codex exec` against `baseUrl` with `key`. Scratch CODEX_HOME/HOME, stdin closed.
+ * Returns {code, stdout, stderr, signal, ms}.
+ */
+export function runCodex({
+  baseUrl,
+  key,
+  prompt,
+  timeoutMs = 60000,
+  sandbox = 'read-only',
+  extraArgs = [],
+  configToml = null,
+  env: extraEnv = {},
+}) {
+  const home = tmpDir('codex-home');
+  const cwd = tmpDir('codex-cwd');
+  // With configToml (e.g. the output of `codex-relay codex-config`), the provider comes from
+  // $CODEX_HOME/config.toml; otherwise from -c flags as in codex-protocol.md §1.
+  const providerArgs = [];
+  if (configToml !== null) {
+    fs.writeFileSync(path.join(home, 'config.toml'), configToml, { mode: 0o600 });
+  } else {
+    const provider = `model_providers.relay={name="Relay", base_url="${baseUrl}", env_key="RELAY_API_KEY", wire_api="responses"}`;
+    providerArgs.push('-c', 'features.plugins=false', '-c', 'analytics.enabled=false');
+    providerArgs.push('-c', provider, '-c', 'model_provider=relay', '-c', 'model=gpt-5.5');
+  }
+  const args = [
+    'exec',
+    '--skip-git-repo-check',
+    '-s',
+    sandbox,
+    '-c',
+    'approval_policy=never',
+    '--disable',
+    'unbounded_connection_retries',
+    ...providerArgs,
+    ...extraArgs,
+    prompt,
+  ];
+  const env = { ...process.env, CODEX_HOME: home, HOME: home, ...(key ? { RELAY_API_KEY: key } : {}), ...extraEnv };
+  for (const k of ['HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'https_proxy', 'http_proxy', 'all_proxy', 'OPENAI_API_KEY', 'CODEX_API_KEY', 'OPENAI_BASE_URL']) {
+    if (!(k in extraEnv)) delete env[k];
+  }
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = track(spawn(CODEX_BIN, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(t);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+// ---------------------------------------------------------------- curl / SSE
+
+/**
+ * Streams a POST with `curl -sN`, recording the arrival time of each `data:` line as Node
+ * reads it. Returns a handle: {events:[{data, json, at}], done: Promise<{code, signal}>, kill()}.
+ * `onEvent(ev, events)` is called per event.
+ */
+export function curlStream(url, { headers = {}, body, onEvent, extraArgs = [] } = {}) {
+  const args = ['-sN', '--no-buffer', '-X', 'POST', url, '-D', '-'];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  if (body !== undefined) args.push('--data-binary', typeof body === 'string' ? body : JSON.stringify(body));
+  args.push(...extraArgs);
+  const child = track(spawn('curl', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const events = [];
+  const lines = [];
+  let buf = '';
+  let ended = false;
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d) => {
+    const at = nowMs();
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i).replace(/\r$/, '');
+      buf = buf.slice(i + 1);
+      lines.push(line);
+      if (line.startsWith('data:')) {
+        const data = line.slice(5).trim();
+        let json = null;
+        try {
+          json = JSON.parse(data);
+        } catch {}
+        const ev = { data, json, at };
+        events.push(ev);
+        if (onEvent) onEvent(ev, events);
+      }
+    }
+  });
+  const done = new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      ended = true;
+      resolve({ code, signal, endedAt: nowMs() });
+    }),
+  );
+  return {
+    child,
+    events,
+    lines,
+    done,
+    kill: () => {
+      if (!ended) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Parses an SSE text body into data payloads (JSON where possible). */
+export function parseSse(text) {
+  const out = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.startsWith('data:')) continue;
+    const d = line.slice(5).trim();
+    try {
+      out.push(JSON.parse(d));
+    } catch {
+      out.push(d);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- raw sockets
+
+/**
+ * Sends raw bytes, collects the reply until the server closes or `ms` passes.
+ * Returns {raw, status, headers, body, closed, elapsed}.
+ */
+export function rawRequest(port, chunks, { ms = 5000, gapMs = 0 } = {}) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const sock = net.connect(port, '127.0.0.1');
+    let raw = Buffer.alloc(0);
+    let closed = false;
+    let timer;
+    const finish = () => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ ...parseHttp(raw), raw: raw.toString('latin1'), closed, elapsed: Date.now() - t0 });
+    };
+    sock.on('data', (d) => {
+      raw = Buffer.concat([raw, d]);
+      const p = parseHttp(raw);
+      if (p.complete) finish();
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      closed = true;
+      finish();
+    });
+    timer = setTimeout(finish, ms);
+    sock.on('connect', async () => {
+      for (const c of [].concat(chunks)) {
+        if (sock.destroyed) return;
+        sock.write(c);
+        if (gapMs) await sleep(gapMs);
+      }
+    });
+  });
+}
+
+/** Minimal HTTP/1.1 response parser (content-length or chunked). */
+export function parseHttp(buf) {
+  const s = buf.toString('latin1');
+  const he = s.indexOf('\r\n\r\n');
+  if (he < 0) return { status: null, headers: {}, body: '', complete: false };
+  const [statusLine, ...hl] = s.slice(0, he).split('\r\n');
+  const status = Number(statusLine.split(' ')[1]);
+  const headers = {};
+  for (const l of hl) {
+    const i = l.indexOf(':');
+    if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+  }
+  const rest = buf.subarray(he + 4);
+  let body = '';
+  let complete = false;
+  if (headers['content-length'] !== undefined) {
+    const n = Number(headers['content-length']);
+    complete = rest.length >= n;
+    body = rest.subarray(0, n).toString('utf8');
+  } else if (/chunked/i.test(headers['transfer-encoding'] || '')) {
+    const out = [];
+    let off = 0;
+    for (;;) {
+      const nl = rest.indexOf('\r\n', off);
+      if (nl < 0) break;
+      const size = parseInt(rest.subarray(off, nl).toString('latin1'), 16);
+      if (Number.isNaN(size)) break;
+      if (size === 0) {
+        complete = true;
+        break;
+      }
+      if (rest.length < nl + 2 + size) break;
+      out.push(rest.subarray(nl + 2, nl + 2 + size));
+      off = nl + 2 + size + 2;
+    }
+    body = Buffer.concat(out).toString('utf8');
+  } else {
+    body = rest.toString('utf8');
+  }
+  return { status, headers, body, complete };
+}
+
+// ---------------------------------------------------------------- assertions helpers
+
+/** Asserts an error body has the relay's error model; returns the parsed error object. */
+export function checkErrorModel(assert, bodyText, { code, status } = {}, ctx = '') {
+  let j;
+  try {
+    j = JSON.parse(bodyText);
+  } catch {
+    assert.fail(`${ctx}: error body is not JSON: ${JSON.stringify(bodyText).slice(0, 300)}`);
+  }
+  assert.ok(j && typeof j.error === 'object' && j.error, `${ctx}: body lacks "error" object: ${bodyText}`);
+  assert.equal(typeof j.error.message, 'string', `${ctx}: error.message not a string: ${bodyText}`);
+  assert.ok(j.error.message.length > 0, `${ctx}: empty error.message`);
+  assert.equal(typeof j.error.type, 'string', `${ctx}: error.type not a string: ${bodyText}`);
+  assert.ok(j.error.type.length > 0, `${ctx}: empty error.type`);
+  assert.ok('code' in j.error, `${ctx}: error.code missing: ${bodyText}`);
+  assert.ok('param' in j.error, `${ctx}: error.param missing: ${bodyText}`);
+  if (code !== undefined) assert.equal(j.error.code, code, `${ctx}: error.code (status ${status}): ${bodyText}`);
+  return j.error;
+}
+
+export function percentile(sorted, p) {
+  if (!sorted.length) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+/** Finds every string value of `headers` (object) containing `needle`. */
+export function headerHits(headers, needle) {
+  const hits = [];
+  for (const [k, v] of Object.entries(headers || {})) {
+    if (k.includes(needle.toLowerCase()) || String(v).includes(needle)) hits.push(`${k}: ${v}`);
+  }
+  return hits;
+}
+
+// ---------------------------------------------------------------- relay requests
+
+/**
+ * fetch() against the relay. auth: 'bearer' (default), 'x-api-key' or null.
+ * Returns {status, headers (Headers), text, json}.
+ */
+export async function relayFetch(relay, pathname, { method = 'POST', body, headers = {}, key = relay.key, auth = 'bearer' } = {}) {
+  const h = { ...headers };
+  if (body !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
+  if (auth === 'bearer' && key) h.authorization = `Bearer ${key}`;
+  if (auth === 'x-api-key' && key) h['x-api-key'] = key;
+  const r = await fetch(`${relay.url}${pathname}`, {
+    method,
+    headers: h,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: r.status, headers: r.headers, text, json };
+}
+
+/** A unique nonce to find a request in the mock log. */
+export const nonce = (p = 'n') => `${p}-${randomBytes(6).toString('hex')}`;
+
+/** Polls `fn` (async, returns truthy when done) every 100 ms until `ms`; returns the last value. */
+export async function pollUntil(fn, ms = 1500) {
+  const end = Date.now() + ms;
+  let v;
+  for (;;) {
+    v = await fn();
+    if (v || Date.now() > end) return v;
+    await sleep(100);
+  }
+}

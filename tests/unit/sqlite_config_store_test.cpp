@@ -1,0 +1,275 @@
+#include "store/sqlite/sqlite_config_store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <functional>
+#include <regex>
+
+#include "test_support.hpp"
+
+namespace relay::store {
+namespace {
+
+using Kind = StoreError::Kind;
+
+const std::string kHashA(64, 'a');
+const std::string kHashB(64, 'b');
+
+Kind kind_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const StoreError& e) {
+    return e.kind();
+  }
+  ADD_FAILURE() << "no StoreError thrown";
+  return Kind::kIo;
+}
+
+// Runs one statement on a separate raw connection, as another process would.
+void raw_exec(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  sqlite3_busy_timeout(h, 5000);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(h);
+}
+
+std::int64_t raw_count(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  sqlite3_open(db.c_str(), &h);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(h, sql.c_str(), -1, &s, nullptr);
+  std::int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+  sqlite3_finalize(s);
+  sqlite3_close(h);
+  return n;
+}
+
+class SqliteConfigStoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<SqliteConfigStore> open(const std::shared_ptr<crypto::SecretBox>& b = nullptr) {
+    return std::make_unique<SqliteConfigStore>(db_, b ? b : box_);
+  }
+  NewAccount account(const std::string& name, const std::string& cred = "sk-test-credential") {
+    return {name, "https://api.example.com/v1", cred, {"gpt-5.5", "gpt-5.5-mini"}, ""};
+  }
+
+  test::TempDir dir_;
+  std::string db_ = dir_ / "relay.db";
+  std::shared_ptr<crypto::SecretBox> box_ =
+      std::make_shared<crypto::SecretBox>(std::string(32, '\x07'));
+};
+
+TEST_F(SqliteConfigStoreTest, MigrationsRunOnceAndDataSurvivesReopen) {
+  open()->add_tenant("team-a");
+  auto store = open();
+  EXPECT_EQ(raw_count(db_, "SELECT COUNT(*) FROM schema_migrations"), 1);
+  ASSERT_EQ(store->list_tenants().size(), 1u);
+  sqlite3* h = nullptr;
+  sqlite3_open(db_.c_str(), &h);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &s, nullptr);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "wal");
+  sqlite3_finalize(s);
+  sqlite3_close(h);
+}
+
+TEST_F(SqliteConfigStoreTest, DbFileIsPrivate) {
+  open();
+  struct stat st {};
+  ASSERT_EQ(::stat(db_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(SqliteConfigStoreTest, NewerSchemaIsRefused) {
+  open();
+  raw_exec(db_, "INSERT INTO schema_migrations VALUES (999, 0)");
+  try {
+    open();
+    FAIL() << "opened a db from the future";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), Kind::kInvalid);
+    EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(SqliteConfigStoreTest, Tenants) {
+  auto s = open();
+  Tenant t = s->add_tenant("team-a");
+  EXPECT_GT(t.id, 0);
+  EXPECT_TRUE(t.enabled);
+  s->add_tenant("ci.nightly_1");
+  EXPECT_EQ(kind_of([&] { s->add_tenant("team-a"); }), Kind::kAlreadyExists);
+  s->set_tenant_enabled("team-a", false);
+  auto list = s->list_tenants();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].name, "ci.nightly_1");
+  EXPECT_EQ(list[1].name, "team-a");
+  EXPECT_FALSE(list[1].enabled);
+  EXPECT_EQ(kind_of([&] { s->set_tenant_enabled("nobody", true); }), Kind::kNotFound);
+}
+
+TEST_F(SqliteConfigStoreTest, InvalidNamesAreRejected) {
+  auto s = open();
+  for (std::string bad : std::vector<std::string>{"", "-lead", ".x", "a b", "a/b", "caf\xc3\xa9",
+                                                  "x;DROP", std::string(65, 'x')}) {
+    EXPECT_EQ(kind_of([&] { s->add_tenant(bad); }), Kind::kInvalid) << bad;
+    EXPECT_EQ(kind_of([&] { s->add_account(account(bad)); }), Kind::kInvalid) << bad;
+  }
+  EXPECT_NO_THROW(s->add_tenant(std::string(64, 'x')));
+  EXPECT_NO_THROW(s->add_tenant("0.a_b-C"));
+}
+
+TEST_F(SqliteConfigStoreTest, Keys) {
+  auto s = open();
+  s->add_tenant("team-a");
+  EXPECT_EQ(kind_of([&] { s->add_key("nobody", kHashA, "crk_x", std::nullopt); }), Kind::kNotFound);
+  // The raw key instead of its hash is refused, so it can never be stored by mistake.
+  EXPECT_EQ(kind_of([&] { s->add_key("team-a", "crk_rawkeyrawkey", "crk_x", std::nullopt); }),
+            Kind::kInvalid);
+  KeyRecord k = s->add_key("team-a", kHashA, "crk_AbCd1234", 2'000'000'000);
+  EXPECT_TRUE(std::regex_match(k.id, std::regex("^key_[0-9a-f]{12}$"))) << k.id;
+  EXPECT_EQ(kind_of([&] { s->add_key("team-a", kHashA, "crk_x", std::nullopt); }),
+            Kind::kAlreadyExists);
+  s->add_key("team-a", kHashB, "crk_Zz", std::nullopt);
+
+  s->revoke_key(k.id);
+  s->revoke_key(k.id);  // idempotent
+  EXPECT_EQ(kind_of([&] { s->revoke_key("key_000000000000"); }), Kind::kNotFound);
+  auto keys = s->list_keys();
+  ASSERT_EQ(keys.size(), 2u);
+  const auto& revoked = keys[0].id == k.id ? keys[0] : keys[1];
+  EXPECT_EQ(revoked.tenant_name, "team-a");
+  EXPECT_EQ(revoked.prefix, "crk_AbCd1234");
+  EXPECT_EQ(revoked.expires_at, 2'000'000'000);
+  EXPECT_TRUE(revoked.revoked_at.has_value());
+}
+
+TEST_F(SqliteConfigStoreTest, SnapshotReflectsRevokeAndDisable) {
+  auto s = open();
+  Tenant t = s->add_tenant("team-a");
+  KeyRecord k = s->add_key("team-a", kHashA, "crk_a", 2'000'000'000);
+  s->add_key("team-a", kHashB, "crk_b", std::nullopt);
+  s->add_account(account("main", "sk-main"));
+  s->add_account(account("spare", "sk-spare"));
+
+  auto snap = s->load_snapshot();
+  ASSERT_EQ(snap->keys_by_hash.size(), 2u);
+  const SnapshotKey& a = snap->keys_by_hash.at(kHashA);
+  EXPECT_EQ(a.key_id, k.id);
+  EXPECT_EQ(a.tenant_id, t.id);
+  EXPECT_EQ(a.tenant_name, "team-a");
+  EXPECT_TRUE(a.tenant_enabled);
+  EXPECT_FALSE(a.revoked);
+  EXPECT_EQ(a.expires_at, 2'000'000'000);
+  EXPECT_FALSE(snap->keys_by_hash.at(kHashB).expires_at.has_value());
+  ASSERT_EQ(snap->accounts.size(), 2u);
+  EXPECT_EQ(snap->accounts[0].name, "main");
+  EXPECT_EQ(snap->accounts[0].credential, "sk-main");
+  EXPECT_EQ(snap->accounts[0].models, (std::vector<std::string>{"gpt-5.5", "gpt-5.5-mini"}));
+  EXPECT_TRUE(snap->accounts[0].enabled);
+
+  s->revoke_key(k.id);
+  s->set_tenant_enabled("team-a", false);
+  s->set_account_enabled("spare", false);
+  auto after = s->load_snapshot();
+  EXPECT_TRUE(after->keys_by_hash.at(kHashA).revoked);
+  EXPECT_FALSE(after->keys_by_hash.at(kHashB).revoked);
+  EXPECT_FALSE(after->keys_by_hash.at(kHashB).tenant_enabled);
+  EXPECT_FALSE(after->accounts[1].enabled);
+  EXPECT_NE(after->version, snap->version);
+  // The earlier snapshot is immutable: holders keep what they started with.
+  EXPECT_FALSE(snap->keys_by_hash.at(kHashA).revoked);
+}
+
+TEST_F(SqliteConfigStoreTest, Accounts) {
+  auto s = open();
+  Account a = s->add_account(account("main"));
+  EXPECT_GT(a.id, 0);
+  EXPECT_EQ(kind_of([&] { s->add_account(account("main")); }), Kind::kAlreadyExists);
+  NewAccount bad = account("other");
+  bad.base_url = "ftp://x";
+  EXPECT_EQ(kind_of([&] { s->add_account(bad); }), Kind::kInvalid);
+  bad = account("other", "");
+  EXPECT_EQ(kind_of([&] { s->add_account(bad); }), Kind::kInvalid);
+  bad = account("other");
+  bad.models = {"a,b"};
+  EXPECT_EQ(kind_of([&] { s->add_account(bad); }), Kind::kInvalid);
+
+  NewAccount all = account("all-models");
+  all.models.clear();
+  all.ca_file = "/etc/ssl/private-ca.pem";
+  s->add_account(all);
+  s->set_account_enabled("main", false);
+  EXPECT_EQ(kind_of([&] { s->set_account_enabled("nobody", false); }), Kind::kNotFound);
+  auto list = s->list_accounts();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].name, "all-models");
+  EXPECT_TRUE(list[0].models.empty());
+  EXPECT_EQ(list[0].ca_file, "/etc/ssl/private-ca.pem");
+  EXPECT_EQ(list[1].models, (std::vector<std::string>{"gpt-5.5", "gpt-5.5-mini"}));
+  EXPECT_FALSE(list[1].enabled);
+}
+
+TEST_F(SqliteConfigStoreTest, CredentialNeverInPlaintextOnDisk) {
+  const std::string secret = "sk-proj-VERY-SECRET-credential-0123456789";
+  {
+    auto s = open();
+    s->add_account(account("main", secret));
+    EXPECT_EQ(s->load_snapshot()->accounts.at(0).credential, secret);
+    // Scan while the WAL is live, then again after close has checkpointed it.
+    for (const char* suffix : {"", "-wal", "-shm"})
+      EXPECT_EQ(test::read_file(db_ + suffix).find(secret), std::string::npos) << suffix;
+  }
+  const std::string bytes = test::read_file(db_);
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_NE(bytes.find("api.example.com"), std::string::npos);  // the scan does see rows
+  EXPECT_EQ(bytes.find(secret), std::string::npos);
+  EXPECT_EQ(bytes.find("VERY-SECRET"), std::string::npos);
+}
+
+TEST_F(SqliteConfigStoreTest, UndecryptableAccountIsSkippedNotFatal) {
+  open()->add_account(account("main"));
+  auto other_key = std::make_shared<crypto::SecretBox>(std::string(32, '\x08'));
+  auto s = open(other_key);
+  EXPECT_EQ(s->list_accounts().size(), 1u);
+  EXPECT_TRUE(s->load_snapshot()->accounts.empty());
+}
+
+TEST_F(SqliteConfigStoreTest, CredentialIsBoundToItsAccountRow) {
+  auto s = open();
+  s->add_account(account("a", "sk-for-a"));
+  s->add_account(account("b", "sk-for-b"));
+  raw_exec(db_,
+           "UPDATE accounts SET credential = (SELECT credential FROM accounts WHERE "
+           "name = 'a') WHERE name = 'b'");
+  auto snap = s->load_snapshot();
+  ASSERT_EQ(snap->accounts.size(), 1u);
+  EXPECT_EQ(snap->accounts[0].name, "a");
+}
+
+TEST_F(SqliteConfigStoreTest, ChangeTokenSeesOwnAndOtherWrites) {
+  auto poller = open();
+  auto admin = open();
+  const auto t0 = poller->change_token();
+  EXPECT_EQ(poller->change_token(), t0);  // stable while nothing happens
+
+  admin->add_tenant("team-a");  // another connection, as the CLI process would be
+  const auto t1 = poller->change_token();
+  EXPECT_NE(t1, t0);
+
+  raw_exec(db_, "UPDATE tenants SET enabled = 0");
+  const auto t2 = poller->change_token();
+  EXPECT_NE(t2, t1);
+
+  poller->add_tenant("team-b");  // own write: invisible to data_version alone
+  EXPECT_NE(poller->change_token(), t2);
+}
+
+}  // namespace
+}  // namespace relay::store

@@ -1,0 +1,111 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "sse/sse_parser.hpp"
+#include "sse/stream_tap.hpp"
+
+namespace relay::sse {
+namespace {
+
+struct Collected {
+  std::vector<std::pair<std::string, std::string>> events;
+};
+
+Collected feed_in_pieces(const std::string& stream, std::size_t piece) {
+  SseParser p;
+  Collected c;
+  for (std::size_t i = 0; i < stream.size(); i += piece)
+    p.feed(std::string_view(stream).substr(i, piece), [&](const Event& e) {
+      c.events.emplace_back(std::string(e.type), std::string(e.data));
+    });
+  return c;
+}
+
+TEST(SseParser, ParsesEventsWhateverTheChunking) {
+  std::string s =
+      "event: a\ndata: {\"x\":1}\n\n: comment\n\ndata: line1\ndata: line2\n\n"
+      "event: b\r\ndata:no-space\r\n\r\ndata: cr\r\rid: 7\nretry: 5\ndata: last\n\n";
+  for (std::size_t piece : {1u, 2u, 3u, 7u, 1000u}) {
+    auto c = feed_in_pieces(s, piece);
+    ASSERT_EQ(c.events.size(), 5u) << "piece " << piece;
+    EXPECT_EQ(c.events[0], (std::pair<std::string, std::string>{"a", "{\"x\":1}"}));
+    EXPECT_EQ(c.events[1].second, "line1\nline2");
+    EXPECT_EQ(c.events[2], (std::pair<std::string, std::string>{"b", "no-space"}));
+    EXPECT_EQ(c.events[3].second, "cr");
+    EXPECT_EQ(c.events[4].second, "last");
+  }
+}
+
+TEST(SseParser, BoundaryTracksPartialEvents) {
+  SseParser p;
+  auto none = [](const Event&) {};
+  EXPECT_TRUE(p.at_boundary());
+  p.feed("data: {\"a\"", none);
+  EXPECT_FALSE(p.at_boundary());
+  p.feed(":1}\n", none);
+  EXPECT_FALSE(p.at_boundary());
+  p.feed("\n", none);
+  EXPECT_TRUE(p.at_boundary());
+  p.feed(": keep-alive\n", none);
+  EXPECT_FALSE(p.at_boundary());
+  p.feed("\n", none);
+  EXPECT_TRUE(p.at_boundary());
+}
+
+TEST(SseParser, OversizedEventIsTruncatedNotBuffered) {
+  SseParser p(32);
+  std::vector<Event> seen;
+  std::size_t data_size = 0;
+  bool truncated = false;
+  p.feed("data: " + std::string(1000, 'x') + "\n\n", [&](const Event& e) {
+    data_size = e.data.size();
+    truncated = e.truncated;
+  });
+  EXPECT_LE(data_size, 32u);
+  EXPECT_TRUE(truncated);
+}
+
+TEST(StreamTap, ReadsTerminalIdAndUsageFromRealCodexStream) {
+  std::ifstream in(std::string(CODEX_SAMPLES_DIR) + "/sample-sse-stream.txt");
+  ASSERT_TRUE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string stream = ss.str();
+  StreamTap tap;
+  for (std::size_t i = 0; i < stream.size(); i += 5)
+    tap.feed(std::string_view(stream).substr(i, 5));
+  EXPECT_EQ(tap.terminal(), "response.completed");
+  EXPECT_EQ(tap.response_id().rfind("resp_", 0), 0u);
+  EXPECT_TRUE(tap.usage().present);
+  EXPECT_GT(tap.usage().input_tokens, 0);
+  EXPECT_GT(tap.usage().output_tokens, 0);
+  EXPECT_TRUE(tap.at_boundary());
+}
+
+TEST(StreamTap, ChatUsageChunkAndDone) {
+  StreamTap tap;
+  tap.feed(
+      "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":{}}]}\n\n");
+  EXPECT_FALSE(tap.terminal_seen());
+  tap.feed(
+      "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":5,"
+      "\"prompt_tokens_details\":{\"cached_tokens\":3}}}\n\ndata: [DONE]\n\n");
+  EXPECT_TRUE(tap.terminal_seen());
+  EXPECT_EQ(tap.usage().input_tokens, 11);
+  EXPECT_EQ(tap.usage().cached_tokens, 3);
+  EXPECT_EQ(tap.usage().output_tokens, 5);
+}
+
+TEST(StreamTap, FailedIsTerminalAndGarbageIsIgnored) {
+  StreamTap tap;
+  tap.feed("data: {not json\n\ndata: \n\n");
+  EXPECT_FALSE(tap.terminal_seen());
+  tap.feed("data: {\"type\":\"response.failed\",\"response\":{\"id\":\"resp_9\"}}\n\n");
+  EXPECT_EQ(tap.terminal(), "response.failed");
+  EXPECT_EQ(tap.response_id(), "resp_9");
+}
+
+}  // namespace
+}  // namespace relay::sse
