@@ -14,7 +14,7 @@
 namespace relay::http {
 
 struct SessionLimits {
-  std::size_t max_header_bytes = 32 * 1024;
+  std::size_t max_header_bytes = std::size_t{32} * 1024;
   std::size_t max_body_bytes = 64ull << 20;
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{60'000};

@@ -20,7 +20,7 @@ class CurlMulti;
 
 struct TransferOptions {
   std::int64_t connect_timeout_ms = 10'000;
-  std::size_t buffer_bytes = 256 * 1024;
+  std::size_t buffer_bytes = std::size_t{256} * 1024;
 };
 
 class Transfer {

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# clang-tidy over the project's sources with the repo's .clang-tidy, using the build's
+# compile_commands.json. Fails on any finding (WarningsAsErrors).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+jobs=$(nproc)
+git ls-files 'src/*.cpp' | xargs -P "$jobs" -n 1 clang-tidy -p "$build" --quiet 2>&1 |
+  grep -v -E '^[0-9]+ warnings? generated|^Suppressed [0-9]+ warnings|^Use -header-filter' |
+  tee "$build/tidy.log"
+if grep -q -E 'warning:|error:' "$build/tidy.log"; then
+  echo "tidy: findings above" >&2
+  exit 1
+fi
+echo "tidy: clean"
