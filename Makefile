@@ -10,7 +10,7 @@ FORMAT_SRC  = $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
 run: setup build
 	./$(BUILD_DIR)/codex-relay serve $(RUN_ARGS)
 
-test: setup-test lint build unit e2e
+test: setup-test lint build tidy unit e2e
 
 setup:
 	@scripts/setup.sh

@@ -9,12 +9,12 @@ namespace relay::app {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
-  int threads = 0;                                       // 0: one io thread per core
-  std::size_t max_header_bytes = std::size_t{32} * 1024;             // larger -> 431
-  std::size_t max_body_bytes = 64ull * 1024 * 1024;      // larger -> 413
-  std::int64_t header_timeout_ms = 10'000;               // headers not complete -> 408
-  std::int64_t body_timeout_ms = 60'000;                 // body not complete -> 408
-  std::int64_t keepalive_timeout_ms = 60'000;            // idle keep-alive connection closed
+  int threads = 0;                                        // 0: one io thread per core
+  std::size_t max_header_bytes = std::size_t{32} * 1024;  // larger -> 431
+  std::size_t max_body_bytes = 64ull * 1024 * 1024;       // larger -> 413
+  std::int64_t header_timeout_ms = 10'000;                // headers not complete -> 408
+  std::int64_t body_timeout_ms = 60'000;                  // body not complete -> 408
+  std::int64_t keepalive_timeout_ms = 60'000;             // idle keep-alive connection closed
 };
 
 struct UpstreamConfig {
@@ -22,7 +22,8 @@ struct UpstreamConfig {
   std::int64_t first_byte_timeout_ms = 300'000;  // request sent -> response headers
   std::int64_t idle_timeout_ms = 300'000;        // gap between body bytes
   std::int64_t heartbeat_interval_ms = 15'000;   // silent Responses stream -> keepalive event
-  std::size_t stream_buffer_bytes = std::size_t{256} * 1024;  // per stream; upstream pauses above this
+  std::size_t stream_buffer_bytes =
+      std::size_t{256} * 1024;  // per stream; upstream pauses above this
 };
 
 struct StoreConfig {

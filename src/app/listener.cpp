@@ -2,13 +2,13 @@
 
 #include <sys/socket.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
-#include <spdlog/spdlog.h>
 #include <stdexcept>
 
 namespace relay::app {

@@ -3,12 +3,14 @@
 #include <curl/curl.h>
 #include <signal.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <iostream>
-#include <spdlog/spdlog.h>
 #include <thread>
 
 #include "app/listener.hpp"
@@ -63,8 +65,9 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   SnapshotPoller poller(std::move(store), snapshots);
   poller.load_now();  // fail fast on a broken store, before any port opens
 
-  int n = cfg.server.threads > 0 ? cfg.server.threads
-                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n = cfg.server.threads > 0
+              ? cfg.server.threads
+              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   PipelineStats stats;
   http::SessionLimits limits;
   limits.max_header_bytes = cfg.server.max_header_bytes;
@@ -99,23 +102,43 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     t->thread = std::thread([io = &t->io] { io->run(); });
   }
 
-  // Graceful drain: stop accepting, let in-flight requests finish (bounded), then stop.
+  // Graceful drain: stop accepting, let in-flight requests finish (up to 30 s), then stop.
+  // A second signal ends the drain at once.
   asio::io_context main_io(1);
   asio::signal_set signals(main_io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code, int sig) {
+  asio::steady_timer drain_timer(main_io);
+  auto drain_end = std::chrono::steady_clock::time_point::max();
+  std::function<void()> check_drain = [&] {
+    if (stats.active.load() == 0 || std::chrono::steady_clock::now() >= drain_end) {
+      signals.cancel();  // the loop runs out of work and returns
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(100));
+    drain_timer.async_wait([&](boost::system::error_code ec) {
+      if (!ec) check_drain();
+    });
+  };
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
     spdlog::info("signal {}: draining {} in-flight requests", sig, stats.active.load());
     for (auto& t : threads) asio::post(t->io, [l = t->listener.get()] { l->stop(); });
+    drain_end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    signals.async_wait([&](boost::system::error_code ec2, int sig2) {
+      if (ec2) return;
+      spdlog::warn("signal {} again: stopping without waiting", sig2);
+      main_io.stop();
+    });
+    check_drain();
   });
   main_io.run();
-  for (int waited = 0; stats.active.load() > 0 && waited < 300; ++waited)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   for (auto& t : threads) t->io.stop();
   for (auto& t : threads) t->thread.join();
   poller.stop();
   if (stats.active.load() > 0) {
     // Requests still in flight hold transfers on their thread's curl handle; tearing the
     // threads down under them is unsafe, and the process is about to exit anyway.
-    spdlog::warn("{} requests still in flight after the drain window; exiting", stats.active.load());
+    spdlog::warn("{} requests still in flight after the drain window; exiting",
+                 stats.active.load());
     for (auto& t : threads) (void)t.release();
   }
   threads.clear();

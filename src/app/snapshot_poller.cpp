@@ -9,7 +9,9 @@ void SnapshotPoller::load_now() {
   target_.set(store_->load_snapshot());
 }
 
-void SnapshotPoller::start() { thread_ = std::thread([this] { run(); }); }
+void SnapshotPoller::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void SnapshotPoller::stop() {
   {

@@ -97,9 +97,11 @@ void ConnectionWriter::stop_watching() {
   stream_.cancel(ignored);
 }
 
-void ConnectionWriter::arm(const std::shared_ptr<Watch>& w) { watch_socket(stream_, w); }
+void ConnectionWriter::arm(const std::shared_ptr<Watch>& w) {
+  watch_socket(stream_, w);
+}
 
-void ConnectionWriter::watch_socket(asio::ip::tcp::socket& sock, std::shared_ptr<Watch> w) {
+void ConnectionWriter::watch_socket(asio::ip::tcp::socket& sock, const std::shared_ptr<Watch>& w) {
   sock.async_wait(asio::ip::tcp::socket::wait_read, [w, &sock](boost::system::error_code ec) {
     // Inactive means the request ended and the socket may be gone: touch nothing.
     if (!w->active) return;

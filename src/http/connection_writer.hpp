@@ -14,7 +14,11 @@ class ConnectionWriter final : public ResponseWriter {
  public:
   ConnectionWriter(boost::asio::ip::tcp::socket& stream, std::chrono::milliseconds send_timeout,
                    bool keep_alive, bool http10)
-      : stream_(stream), deadline_(stream), send_timeout_(send_timeout), keep_alive_(keep_alive), http10_(http10) {}
+      : stream_(stream),
+        deadline_(stream),
+        send_timeout_(send_timeout),
+        keep_alive_(keep_alive),
+        http10_(http10) {}
   ~ConnectionWriter() override { stop_watching(); }
 
   boost::asio::awaitable<bool> send_head(const ResponseHead& head) override;
@@ -32,7 +36,7 @@ class ConnectionWriter final : public ResponseWriter {
  private:
   struct Watch;
   void arm(const std::shared_ptr<Watch>& w);
-  static void watch_socket(boost::asio::ip::tcp::socket& sock, std::shared_ptr<Watch> w);
+  static void watch_socket(boost::asio::ip::tcp::socket& sock, const std::shared_ptr<Watch>& w);
   boost::asio::awaitable<bool> write(boost::asio::const_buffer a, boost::asio::const_buffer b = {},
                                      boost::asio::const_buffer c = {});
 

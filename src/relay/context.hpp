@@ -25,9 +25,9 @@ struct RequestContext {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::string method;
   std::string path;
-  store::SnapshotPtr snapshot;               // the config this request sees, start to end
-  const store::SnapshotKey* key = nullptr;   // identify
-  BodyInfo body;                             // inspect
+  store::SnapshotPtr snapshot;                      // the config this request sees, start to end
+  const store::SnapshotKey* key = nullptr;          // identify
+  BodyInfo body;                                    // inspect
   const store::SnapshotAccount* account = nullptr;  // route
 
   int status = 0;

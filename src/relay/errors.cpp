@@ -17,8 +17,7 @@ constexpr std::array<ErrorSpec, 12> kSpecs{{
      "The request body exceeds the relay's size limit."},
     {431, "invalid_request_error", "headers_too_large",
      "The request headers exceed the relay's size limit."},
-    {408, "invalid_request_error", "request_timeout",
-     "The request was not received in time."},
+    {408, "invalid_request_error", "request_timeout", "The request was not received in time."},
     {404, "invalid_request_error", "unknown_url", "Unknown path. The relay serves /v1/*."},
     {426, "invalid_request_error", "websocket_not_supported",
      "WebSocket is not supported on this endpoint; use HTTP with server-sent events."},
@@ -31,7 +30,9 @@ constexpr std::array<ErrorSpec, 12> kSpecs{{
 
 }  // namespace
 
-const ErrorSpec& error_spec(ErrorCode code) { return kSpecs.at(static_cast<std::size_t>(code)); }
+const ErrorSpec& error_spec(ErrorCode code) {
+  return kSpecs.at(static_cast<std::size_t>(code));
+}
 
 std::string json_escape(std::string_view s) {
   std::string out;
@@ -39,11 +40,21 @@ std::string json_escape(std::string_view s) {
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];

@@ -5,18 +5,20 @@
 namespace relay {
 namespace {
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool starts_with(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
 
 // What Codex (codex-protocol.md §2) and the OpenAI SDKs (§7) send and the provider may use.
 // accept-encoding is left out on purpose: the relay reads usage from the body, so it asks for
 // identity encoding (docs/architecture.md).
 constexpr std::array<std::string_view, 12> kRequestAllow{
-    "accept",         "content-type",        "user-agent",      "originator",
-    "session-id",     "session_id",          "thread-id",       "x-client-request-id",
-    "openai-beta",    "idempotency-key",     "conversation_id", "openai-version"};
+    "accept",      "content-type",    "user-agent",      "originator",
+    "session-id",  "session_id",      "thread-id",       "x-client-request-id",
+    "openai-beta", "idempotency-key", "conversation_id", "openai-version"};
 
-constexpr std::array<std::string_view, 8> kResponseAllow{
-    "content-type", "content-encoding",     "retry-after", "retry-after-ms",
+constexpr std::array<std::string_view, 9> kResponseAllow{
+    "content-type",   "content-encoding",     "retry-after",    "retry-after-ms", "location",
     "x-should-retry", "openai-processing-ms", "openai-version", "cache-control"};
 
 }  // namespace

@@ -15,13 +15,14 @@ bool forward_request_header(std::string_view lower_name);
 // Upstream -> client. Never the account's organisation, project, cookies or rate-limit state.
 bool return_response_header(std::string_view lower_name);
 
-// base https://api.openai.com/v1 + target /v1/responses?x=1 -> https://api.openai.com/v1/responses?x=1
+// base https://api.openai.com/v1 + target /v1/responses?x=1 ->
+// https://api.openai.com/v1/responses?x=1
 std::string upstream_url(std::string_view base_url, std::string_view target);
 
 struct UpstreamRequest {
   std::string method;
   std::string url;
-  http::Headers headers;       // already filtered, with the account's credential
+  http::Headers headers;              // already filtered, with the account's credential
   const std::string* body = nullptr;  // owned by the client request; replayed on retry
   std::string ca_file;
 };

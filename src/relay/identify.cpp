@@ -51,12 +51,18 @@ Identity identify(const store::Snapshot& snapshot, const http::Headers& headers,
 
 std::string_view to_string(IdentifyFailure f) {
   switch (f) {
-    case IdentifyFailure::kNone: return "ok";
-    case IdentifyFailure::kMissing: return "missing_key";
-    case IdentifyFailure::kUnknown: return "unknown_key";
-    case IdentifyFailure::kRevoked: return "revoked_key";
-    case IdentifyFailure::kExpired: return "expired_key";
-    case IdentifyFailure::kTenantDisabled: return "tenant_disabled";
+    case IdentifyFailure::kNone:
+      return "ok";
+    case IdentifyFailure::kMissing:
+      return "missing_key";
+    case IdentifyFailure::kUnknown:
+      return "unknown_key";
+    case IdentifyFailure::kRevoked:
+      return "revoked_key";
+    case IdentifyFailure::kExpired:
+      return "expired_key";
+    case IdentifyFailure::kTenantDisabled:
+      return "tenant_disabled";
   }
   return "unknown";
 }

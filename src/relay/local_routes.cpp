@@ -30,8 +30,9 @@ asio::awaitable<void> answer_local(LocalRoute route, RequestContext& ctx,
       co_return;
     case LocalRoute::kHealth:
     case LocalRoute::kReady: {
-      // Ready means a config snapshot with at least one account has been loaded.
-      bool ready = route == LocalRoute::kHealth || !ctx.snapshot->accounts.empty();
+      // Ready means the loaded config has at least one enabled account to send requests to.
+      bool ready = route == LocalRoute::kHealth;
+      for (const auto& a : ctx.snapshot->accounts) ready = ready || a.enabled;
       std::string body = ready ? R"({"status":"ok"})" : R"({"status":"no_accounts"})";
       http::ResponseHead head;
       head.status = ready ? 200 : 503;

@@ -85,7 +85,7 @@ asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter&
 
   // 8. settle: record the outcome (leases, health, quotas and usage records join later).
   settle(ctx, transfer.cancelled() || transfer.result() == CURLE_OK ? std::string_view()
-                                                                     : transfer.error_text());
+                                                                    : transfer.error_text());
 }
 
 asio::awaitable<void> Pipeline::reject(ErrorCode code, const http::Request& partial,
@@ -98,8 +98,8 @@ asio::awaitable<void> Pipeline::reject(ErrorCode code, const http::Request& part
   settle(ctx);
 }
 
-asio::awaitable<void> respond_error(RequestContext& ctx, http::ResponseWriter& out,
-                                    ErrorCode code, std::string_view message) {
+asio::awaitable<void> respond_error(RequestContext& ctx, http::ResponseWriter& out, ErrorCode code,
+                                    std::string_view message) {
   const auto& spec = error_spec(code);
   ctx.status = spec.status;
   ctx.error_code = spec.code;

@@ -55,6 +55,7 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
 
   sse::StreamTap tap;
   const milliseconds heartbeat(cfg.heartbeat_interval_ms);
+  const bool heartbeats = sse && cfg.heartbeat_interval_ms > 0;  // 0 turns them off
   const milliseconds idle(cfg.idle_timeout_ms);
   auto last_sent = Clock::now();
   bool idle_timeout = false;
@@ -69,7 +70,13 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
     }
     if (t.done()) break;
     auto deadline = t.last_progress() + idle;
-    if (sse) deadline = std::min(deadline, last_sent + heartbeat);
+    if (heartbeats) {
+      // A heartbeat that fell due mid-event waits for the event's end or another interval,
+      // whichever comes first; the deadline never lies in the past, so the loop never spins.
+      auto due = last_sent + heartbeat;
+      if (due <= Clock::now()) due = Clock::now() + heartbeat;
+      deadline = std::min(deadline, due);
+    }
     t.signal().expires_at(deadline);
     co_await t.signal().async_wait(asio::as_tuple(asio::use_awaitable));
     if (t.has_body() || t.done() || client_gone) continue;
@@ -79,7 +86,7 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
       t.cancel();
       break;
     }
-    if (sse && now - last_sent >= heartbeat && tap.at_boundary()) {
+    if (heartbeats && now - last_sent >= heartbeat && tap.at_boundary()) {
       if (!co_await out.send_body(responses ? kResponsesHeartbeat : kCommentHeartbeat))
         client_gone = true;
       last_sent = Clock::now();
@@ -107,6 +114,7 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
     co_return;
   }
   ErrorCode code = idle_timeout ? ErrorCode::kUpstreamTimeout : ErrorCode::kUpstreamUnavailable;
+  ctx.error_code = error_spec(code).code;
   std::string tail = tap.at_boundary() ? std::string() : std::string("\n\n");
   if (responses) {
     std::string id = tap.response_id().empty() ? "resp_" + ctx.request_id : tap.response_id();

@@ -10,8 +10,8 @@
 namespace relay::sse {
 
 struct Event {
-  std::string_view type;  // the `event:` field, may be empty
-  std::string_view data;  // `data:` lines joined by '\n'
+  std::string_view type;          // the `event:` field, may be empty
+  std::string_view data;          // `data:` lines joined by '\n'
   std::size_t data_capacity = 0;  // bytes readable at data.data() (for simdjson padding)
   bool truncated = false;         // data exceeded the limit and was cut
 };
@@ -36,7 +36,7 @@ class SseParser {
   bool has_fields_ = false;
   bool has_data_ = false;
   bool truncated_ = false;
-  bool after_cr_ = false;  // last byte was CR: a following LF belongs to it
+  bool after_cr_ = false;   // last byte was CR: a following LF belongs to it
   bool line_seen_ = false;  // a partial line has started (may be empty so far)
 };
 

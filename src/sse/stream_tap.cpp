@@ -44,8 +44,8 @@ void StreamTap::on_event(const Event& ev) {
   if (parser.parse(ev.data.data(), ev.data.size(), false).get(doc)) return;
   std::string_view type;
   if (doc["type"].get(type) == simdjson::SUCCESS) {
-    if (type == "response.created" || type == "response.completed" ||
-        type == "response.failed" || type == "response.incomplete") {
+    if (type == "response.created" || type == "response.completed" || type == "response.failed" ||
+        type == "response.incomplete") {
       std::string_view id;
       if (!doc.at_pointer("/response/id").get(id)) response_id_ = std::string(id);
     }

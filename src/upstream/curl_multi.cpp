@@ -39,9 +39,13 @@ CurlMulti::~CurlMulti() {
   curl_multi_cleanup(multi_);
 }
 
-void CurlMulti::add(CURL* easy) { curl_multi_add_handle(multi_, easy); }
+void CurlMulti::add(CURL* easy) {
+  curl_multi_add_handle(multi_, easy);
+}
 
-void CurlMulti::remove(CURL* easy) { curl_multi_remove_handle(multi_, easy); }
+void CurlMulti::remove(CURL* easy) {
+  curl_multi_remove_handle(multi_, easy);
+}
 
 int CurlMulti::on_socket_cb(CURL*, curl_socket_t s, int what, void* userp, void* socketp) {
   auto* self = static_cast<CurlMulti*>(userp);

@@ -131,7 +131,8 @@ std::size_t Transfer::on_header_cb(char* data, std::size_t size, std::size_t n, 
     }
   } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
     self->headers_.push_back({http::to_lower(line.substr(0, colon)), std::string(value)});
   }
   return size * n;

@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
     LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
 
   std::mt19937_64 rng(0xC0DE);  // fixed seed: a failure reproduces
-  static constexpr char kInteresting[] = "{}[]\":,\\\r\n \x00\xff" "data: event: [DONE]";
+  static constexpr char kInteresting[] =
+      "{}[]\":,\\\r\n \x00\xff"
+      "data: event: [DONE]";
   for (long i = 0; i < iterations; ++i) {
     std::string input = seeds[rng() % seeds.size()];
     int edits = 1 + static_cast<int>(rng() % 8);

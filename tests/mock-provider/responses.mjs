@@ -250,6 +250,17 @@ function successBody(ctx, sc) {
     const m = messageSteps(ctx, 1, pacedDeltas(n), { gapMs: ms });
     return { steps: [...r.steps, ...m.steps], output: [r.item, m.item] };
   }
+  if (sc.name === 'bulk') {
+    // MIB mebibytes of text in 16 KiB deltas, written as fast as the reader takes them.
+    const mib = Math.max(1, intArg(sc, 0, 16));
+    const piece = 'x'.repeat(16 * 1024);
+    const deltas = new Array(mib * 64).fill(piece);
+    const m = messageSteps(ctx, 1, deltas, { finish: false });
+    // The closing item names the size instead of repeating MIB of text three more times.
+    const item = messageItem(ctx, `(bulk ${mib} MiB)`);
+    const done = { event: { type: 'response.output_item.done', output_index: 1, item } };
+    return { steps: [...r.steps, ...m.steps, done], output: [r.item, item] };
+  }
   const m = messageSteps(ctx, 1, chunkText(answerText(sc)));
   return { steps: [...r.steps, ...m.steps], output: [r.item, m.item] };
 }

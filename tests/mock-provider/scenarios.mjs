@@ -20,6 +20,7 @@ export const SCENARIOS = {
   tool_call: 'function_call to exec_command with {"cmd":"echo relay-tool-ok"} (ARG overrides cmd)',
   tool_result: 'automatic when the last input item is a function_call_output: "tool output was: <output>"',
   paced: 'paced:N:MS — N output_text deltas MS ms apart',
+  bulk: 'bulk:MIB — MIB mebibytes of 16 KiB text deltas, written only as fast as the reader drains them',
   silent: 'silent:MS — response.created, then nothing for MS ms, then the rest',
   slow_headers: 'slow_headers:MS — wait MS ms before sending the status line',
   http_429: '429 rate_limit_exceeded with Retry-After: 1 (ARG overrides seconds)',

@@ -180,8 +180,22 @@ export function createMock(opts = {}) {
         type = step.event.object || (step.event.error ? 'error' : 'data');
         text = `data: ${JSON.stringify(step.event)}\n\n`;
       }
-      res.write(text);
+      const flushed = res.write(text);
       entry.events.push({ seq: s, type, sent_at_ms: nowMs() });
+      entry.last_write_at_ms = nowMs();
+      if (!flushed) {
+        // Honour backpressure like a real server: the relay's pace decides ours.
+        entry.drain_waits++;
+        await new Promise((resolve) => {
+          const done = () => {
+            ex.wake.delete(done);
+            res.off('drain', done);
+            resolve();
+          };
+          ex.wake.add(done);
+          res.once('drain', done);
+        });
+      }
     }
     if (!res.writableEnded) res.end();
   }
@@ -289,6 +303,8 @@ export function createMock(opts = {}) {
       finished: false,
       aborted: false,
       destroyed_by_mock: false,
+      drain_waits: 0,
+      last_write_at_ms: null,
     };
     log.push(entry);
     const ex = { req, res, entry, closed: false, timers: new Set(), wake: new Set() };

@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_config_store.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -7,6 +8,7 @@
 #include <functional>
 #include <regex>
 
+#include "store/sqlite/migrations.hpp"
 #include "test_support.hpp"
 
 namespace relay::store {
@@ -67,7 +69,8 @@ class SqliteConfigStoreTest : public ::testing::Test {
 TEST_F(SqliteConfigStoreTest, MigrationsRunOnceAndDataSurvivesReopen) {
   open()->add_tenant("team-a");
   auto store = open();
-  EXPECT_EQ(raw_count(db_, "SELECT COUNT(*) FROM schema_migrations"), 1);
+  EXPECT_EQ(raw_count(db_, "SELECT COUNT(*) FROM schema_migrations"),
+            static_cast<std::int64_t>(sqlite::config_migrations().size()));
   ASSERT_EQ(store->list_tenants().size(), 1u);
   sqlite3* h = nullptr;
   sqlite3_open(db_.c_str(), &h);
@@ -236,9 +239,22 @@ TEST_F(SqliteConfigStoreTest, CredentialNeverInPlaintextOnDisk) {
 TEST_F(SqliteConfigStoreTest, UndecryptableAccountIsSkippedNotFatal) {
   open()->add_account(account("main"));
   auto other_key = std::make_shared<crypto::SecretBox>(std::string(32, '\x08'));
-  auto s = open(other_key);
+  // A credential sealed under some other key (restored from another install, say).
+  std::string foreign = other_key->seal("sk-foreign", "account:main");
+  std::string hex;
+  for (unsigned char c : foreign) hex += fmt::format("{:02x}", c);
+  raw_exec(db_, "UPDATE accounts SET credential = x'" + hex + "' WHERE name = 'main'");
+  auto s = open();
   EXPECT_EQ(s->list_accounts().size(), 1u);
   EXPECT_TRUE(s->load_snapshot()->accounts.empty());
+}
+
+TEST_F(SqliteConfigStoreTest, WrongMasterKeyIsRefusedBeforeAnyWrite) {
+  open()->add_account(account("main"));
+  auto other_key = std::make_shared<crypto::SecretBox>(std::string(32, '\x08'));
+  EXPECT_EQ(kind_of([&] { open(other_key); }), Kind::kInvalid);
+  // The right key still opens it, and the account is intact.
+  EXPECT_EQ(open()->load_snapshot()->accounts.at(0).credential, "sk-test-credential");
 }
 
 TEST_F(SqliteConfigStoreTest, CredentialIsBoundToItsAccountRow) {

@@ -40,6 +40,13 @@ CREATE TABLE accounts (
   created_at INTEGER NOT NULL
 );
 )sql"},
+    // One sealed constant proves which master key this store's credentials are under.
+    {2, R"sql(
+CREATE TABLE store_meta (
+  key   TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+);
+)sql"},
 };
 
 int max_applied(sqlite3* db) {

@@ -105,10 +105,31 @@ SqliteConfigStore::SqliteConfigStore(const std::string& db_path,
     sqlite::exec(db_, "PRAGMA synchronous=NORMAL");
     sqlite::exec(db_, "PRAGMA foreign_keys=ON");
     sqlite::migrate(db_, sqlite::config_migrations());
+    check_master_key();
   } catch (...) {
     sqlite3_close(db_);
     throw;
   }
+}
+
+// Without this check, an admin command run without the CODEX_RELAY_MASTER_KEY that `serve`
+// uses would create a fresh master.key and seal new credentials under it, and `serve` would
+// then skip those accounts. Refuse the mismatch up front instead.
+void SqliteConfigStore::check_master_key() {
+  static constexpr std::string_view kAad = "master-key-check";
+  static constexpr std::string_view kPlain = "codex-relay master key check v1";
+  Stmt q(db_, "SELECT value FROM store_meta WHERE key = 'master_key_check'");
+  if (q.step()) {
+    auto opened = box_->open(q.text(0), kAad);
+    if (!opened || *opened != kPlain)
+      throw StoreError(Kind::kInvalid,
+                       "the master key does not match the one this data directory was set up "
+                       "with; use the same CODEX_RELAY_MASTER_KEY or master.key as `serve`");
+    return;
+  }
+  Stmt ins(db_, "INSERT OR IGNORE INTO store_meta (key, value) VALUES ('master_key_check', ?)");
+  ins.bind_blob(1, box_->seal(kPlain, kAad));
+  if (ins.step_code() != SQLITE_DONE) ins.fail("record master key check");
 }
 
 SqliteConfigStore::~SqliteConfigStore() {

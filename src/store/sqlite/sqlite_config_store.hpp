@@ -41,6 +41,7 @@ class SqliteConfigStore final : public ConfigStore {
   SnapshotPtr load_snapshot() override;
 
  private:
+  void check_master_key();
   void set_enabled(const char* table, const char* what, std::string_view name, bool enabled);
 
   sqlite3* db_ = nullptr;
