@@ -1,0 +1,119 @@
+#pragma once
+// The pool of upstream accounts, shared by every io thread: which account serves a request
+// (health score, weight, concurrency, conversation affinity), and what each attempt did to
+// that account's health. All methods are thread-safe; each holds one mutex briefly.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "pool/account_health.hpp"
+#include "pool/affinity.hpp"
+#include "store/snapshot.hpp"
+
+namespace relay::pool {
+
+class AccountPool;
+
+// A concurrency slot on one account; releasing it (destructor) frees the slot.
+class Lease {
+ public:
+  Lease() = default;
+  Lease(AccountPool* pool, std::int64_t account_id) : pool_(pool), account_id_(account_id) {}
+  Lease(Lease&& o) noexcept : pool_(o.pool_), account_id_(o.account_id_) { o.pool_ = nullptr; }
+  Lease& operator=(Lease&& o) noexcept;
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  ~Lease() { release(); }
+  void release();
+  std::int64_t account_id() const { return account_id_; }
+  explicit operator bool() const { return pool_ != nullptr; }
+
+ private:
+  AccountPool* pool_ = nullptr;
+  std::int64_t account_id_ = 0;
+};
+
+struct Selection {
+  const store::SnapshotAccount* account = nullptr;  // from the snapshot passed to select()
+  Lease lease;
+  bool probe = false;  // a half-open account's single trial request
+  // When account is null:
+  bool all_rate_limited = false;      // every account that serves the model is cooling on 429
+  std::optional<Millis> retry_after;  // then: time until the soonest one reopens
+};
+
+struct AccountStatus {
+  std::int64_t id = 0;
+  std::string name;
+  HealthState state = HealthState::kHealthy;
+  double score = 0;
+  double error_rate = 0;
+  double ttfb_ms = 0;
+  std::int64_t cooling_until_unix_ms = 0;  // 0 when not cooling
+  int in_flight = 0;
+  std::int64_t requests = 0;
+  std::int64_t input_tokens = 0;
+  std::int64_t cached_tokens = 0;
+  FailureClass last_failure = FailureClass::kNone;
+};
+
+struct StateChange {
+  std::int64_t account_id = 0;
+  std::string account_name;
+  HealthState from = HealthState::kHealthy;
+  HealthState to = HealthState::kHealthy;
+  FailureClass cause = FailureClass::kNone;
+  std::int64_t at_unix_ms = 0;
+};
+
+class AccountPool {
+ public:
+  explicit AccountPool(PoolConfig cfg);
+
+  // Brings the pool in line with a new config snapshot: new accounts start healthy, removed
+  // ones are forgotten, and an account the operator (re-)enabled leaves `disabled`.
+  void sync(const store::Snapshot& snapshot, TimePoint now);
+
+  // Picks an account for `model`, skipping the ids in `exclude` (already tried). Affinity:
+  // a known `affinity_key` (session-id, else prompt_cache_key) goes back to its account while
+  // that account admits traffic; otherwise the key is bound to the account picked now.
+  // Among the rest: two random candidates weighted by `weight`, the better score wins
+  // (power of two choices), never past an account's max_concurrency.
+  Selection select(const store::Snapshot& snapshot, std::string_view model,
+                   std::string_view affinity_key, const std::vector<std::int64_t>& exclude,
+                   TimePoint now);
+
+  // What an attempt did. Usage feeds the per-account cache hit rate.
+  void record(std::int64_t account_id, const AttemptOutcome& outcome, TimePoint now);
+  void record_usage(std::int64_t account_id, std::int64_t input_tokens,
+                    std::int64_t cached_tokens);
+
+  // Accounts the background prober should try now: half-open ones with no request in flight,
+  // and (when cfg.probe_disabled) disabled ones. Marks each as probing.
+  std::vector<std::int64_t> due_for_probe(TimePoint now);
+
+  std::vector<AccountStatus> status(TimePoint now) const;
+  // State transitions since the last call, oldest first (written to the store as events).
+  std::vector<StateChange> take_changes();
+
+  const PoolConfig& config() const { return cfg_; }
+
+ private:
+  friend class Lease;
+  void release(std::int64_t account_id);
+
+  struct Entry;
+  PoolConfig cfg_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::int64_t, std::unique_ptr<Entry>> accounts_;
+  Affinity affinity_;
+  std::vector<StateChange> changes_;
+  std::uint64_t rng_state_;
+};
+
+}  // namespace relay::pool
