@@ -28,18 +28,33 @@ std::unique_ptr<store::ConfigStore> Globals::open_store() const {
   return store::open_config_store(config());
 }
 
+std::unique_ptr<store::HealthStore> Globals::open_health_store() const {
+  return store::open_health_store(config());
+}
+
+namespace {
+
+// Bytes that do not continue a UTF-8 sequence, so "→" counts as one column.
+std::size_t display_width(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
 void print_table(const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> width(header.size());
-  for (std::size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  for (std::size_t i = 0; i < header.size(); ++i) width[i] = display_width(header[i]);
   for (const auto& row : rows)
     for (std::size_t i = 0; i < row.size() && i < width.size(); ++i)
-      width[i] = std::max(width[i], row[i].size());
+      width[i] = std::max(width[i], display_width(row[i]));
   auto print_row = [&](const std::vector<std::string>& row) {
     std::string line;
     for (std::size_t i = 0; i < row.size(); ++i) {
       line += row[i];
-      if (i + 1 < row.size()) line.append(width[i] - row[i].size() + 2, ' ');
+      if (i + 1 < row.size()) line.append(width[i] - display_width(row[i]) + 2, ' ');
     }
     fmt::print("{}\n", line);
   };
@@ -56,6 +71,10 @@ std::string format_utc(std::int64_t unix_seconds) {
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", static_cast<int>(ymd.year()),
                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                      hms.hours().count(), hms.minutes().count(), hms.seconds().count());
+}
+
+std::string format_utc_time(std::int64_t unix_ms) {
+  return format_utc(unix_ms / 1000).substr(11);  // drop "YYYY-MM-DDT"
 }
 
 std::int64_t unix_now() {

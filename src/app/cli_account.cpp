@@ -1,4 +1,4 @@
-// account add|list|enable|disable
+// account add|set|enable|disable (list and events: cli_account_views.cpp)
 #include <fmt/core.h>
 #include <openssl/crypto.h>
 
@@ -22,6 +22,14 @@ std::string trim(std::string_view s) {
 
 struct AddOpts {
   std::string name, base_url, key_env, key_file, models, ca_file;
+  int weight = 1;
+  int max_concurrency = 0;
+};
+
+struct SetOpts {
+  std::string name, base_url, models;
+  int weight = 1;
+  int max_concurrency = 0;
 };
 
 // Read once and never echoed: errors name the variable or file, not its content.
@@ -56,8 +64,10 @@ std::string normalize_base_url(std::string url) {
   return url;
 }
 
+// "" or "*" (what `account list` shows for it): every model.
 std::vector<std::string> parse_models(const std::string& list) {
   std::vector<std::string> out;
+  if (trim(list) == "*") return out;
   std::size_t start = 0;
   while (start <= list.size()) {
     std::size_t end = std::min(list.find(',', start), list.size());
@@ -78,6 +88,8 @@ int account_add(const Globals& g, const AddOpts& o) {
   a.name = o.name;
   a.base_url = normalize_base_url(o.base_url);
   a.models = parse_models(o.models);
+  a.weight = o.weight;
+  a.max_concurrency = o.max_concurrency;
   if (!o.ca_file.empty()) a.ca_file = absolute_readable(o.ca_file);
   a.credential = read_credential(o);
   auto store = g.open_store();
@@ -90,6 +102,18 @@ int account_add(const Globals& g, const AddOpts& o) {
   }
   OPENSSL_cleanse(a.credential.data(), a.credential.size());
   fmt::print("account {} added ({})\n", acc.name, acc.base_url);
+  return 0;
+}
+
+int account_set(const Globals& g, const SetOpts& o, const store::AccountUpdate& u) {
+  std::string changed;
+  auto note = [&](const std::string& what) { changed += (changed.empty() ? "" : ", ") + what; };
+  if (u.weight) note(fmt::format("weight {}", *u.weight));
+  if (u.max_concurrency) note(fmt::format("max concurrency {}", *u.max_concurrency));
+  if (u.models) note("models " + (o.models.empty() || u.models->empty() ? "*" : o.models));
+  if (u.base_url) note("base URL " + *u.base_url);
+  g.open_store()->update_account(o.name, u);
+  fmt::print("account {} updated: {}\n", o.name, changed);
   return 0;
 }
 
@@ -109,37 +133,58 @@ void add_account_commands(CLI::App& app, Globals& g) {
   env->excludes(file);
   add->add_option("--models", o->models, "Comma-separated models it serves (default: all)");
   add->add_option("--ca-file", o->ca_file, "PEM bundle to trust for this provider");
+  add->add_option("--weight", o->weight, "Share of traffic, 1..1000 (default 1)");
+  add->add_option("--max-concurrency", o->max_concurrency,
+                  "Requests in flight at once, 0..100000 (default 0: no limit)");
   add->callback([&g, o, env, file] {
     if (env->count() + file->count() != 1)
       throw CLI::ValidationError("account add", "give one of --api-key-env or --api-key-file");
     g.action = [&g, o] { return account_add(g, *o); };
   });
 
-  auto* list = account->add_subcommand("list", "List accounts (never their credentials)");
-  list->callback([&g] {
-    g.action = [&g] {
-      std::vector<std::vector<std::string>> rows;
-      for (const auto& a : g.open_store()->list_accounts()) {
-        std::string models;
-        for (const auto& m : a.models) models += (models.empty() ? "" : ",") + m;
-        rows.push_back({a.name, a.base_url, models.empty() ? "*" : models,
-                        a.ca_file.empty() ? "-" : a.ca_file, a.enabled ? "yes" : "no"});
-      }
-      print_table({"NAME", "BASE_URL", "MODELS", "CA", "ENABLED"}, rows);
-      return 0;
+  auto so = std::make_shared<SetOpts>();
+  auto* set = account->add_subcommand("set", "Change an account's weight, limits or routing");
+  set->add_option("NAME", so->name, "Account name")->required();
+  auto* weight = set->add_option("--weight", so->weight, "Share of traffic, 1..1000");
+  auto* maxc = set->add_option("--max-concurrency", so->max_concurrency,
+                               "Requests in flight at once, 0..100000 (0: no limit)");
+  auto* models = set->add_option("--models", so->models, "Comma-separated models, or * for all");
+  auto* url = set->add_option("--base-url", so->base_url, "Provider base URL");
+  set->callback([&g, so, weight, maxc, models, url] {
+    store::AccountUpdate u;
+    if (weight->count()) u.weight = so->weight;
+    if (maxc->count()) u.max_concurrency = so->max_concurrency;
+    if (models->count()) u.models = parse_models(so->models);
+    if (url->count()) u.base_url = so->base_url;  // checked in the action: it may throw
+    if (!u.weight && !u.max_concurrency && !u.models && !u.base_url)
+      throw CLI::ValidationError("account set",
+                                 "give at least one of --weight, --max-concurrency, --models, "
+                                 "--base-url");
+    g.action = [&g, so, u]() mutable {
+      if (u.base_url) u.base_url = normalize_base_url(*u.base_url);
+      return account_set(g, *so, u);
     };
   });
+
+  add_account_views(*account, g);
 
   auto name = std::make_shared<std::string>();
   for (bool enable : {true, false}) {
     auto* cmd = account->add_subcommand(
         enable ? "enable" : "disable",
-        enable ? "Enable an account" : "Disable an account: no new requests go to it");
+        enable ? "Enable an account; also clears a disable after a credential failure"
+               : "Disable an account: no new requests go to it");
     cmd->add_option("NAME", *name, "Account name")->required();
     cmd->callback([&g, name, enable] {
       g.action = [&g, name, enable] {
         g.open_store()->set_account_enabled(*name, enable);
-        fmt::print("account {} {}\n", *name, enable ? "enabled" : "disabled");
+        if (enable)
+          fmt::print(
+              "account {} enabled; this also clears a health-disable (serve picks it up within "
+              "a second)\n",
+              *name);
+        else
+          fmt::print("account {} disabled\n", *name);
         return 0;
       };
     });

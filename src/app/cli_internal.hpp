@@ -10,6 +10,7 @@
 
 #include "app/config.hpp"
 #include "store/config_store.hpp"
+#include "store/health_store.hpp"
 
 namespace relay::app::cli {
 
@@ -24,17 +25,22 @@ struct Globals {
   // defaults < TOML (--config) < CODEX_RELAY_* env < flags.
   Config config() const;
   std::unique_ptr<store::ConfigStore> open_store() const;
+  std::unique_ptr<store::HealthStore> open_health_store() const;
 };
 
 void add_tenant_commands(CLI::App& app, Globals& g);
 void add_key_commands(CLI::App& app, Globals& g);
 void add_account_commands(CLI::App& app, Globals& g);
+// account list|events: the config joined with what serve reports about health.
+void add_account_views(CLI::App& account, Globals& g);
 
-// Left-aligned columns on stdout.
+// Left-aligned columns on stdout; widths count UTF-8 characters, not bytes.
 void print_table(const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);
 // Unix seconds -> "2025-01-31T00:00:00Z".
 std::string format_utc(std::int64_t unix_seconds);
+// Unix milliseconds -> "13:04:05Z" (time of day only, for near-future instants).
+std::string format_utc_time(std::int64_t unix_ms);
 std::int64_t unix_now();
 
 }  // namespace relay::app::cli

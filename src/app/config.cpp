@@ -12,24 +12,38 @@
 #include <stdexcept>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 namespace relay::app {
 namespace {
 
-using FieldRef = std::variant<std::string*, int*, std::int64_t*, std::size_t*>;
+using FieldRef =
+    std::variant<std::string*, int*, std::int64_t*, std::size_t*, double*, bool*, pool::Millis*>;
+
+constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t kDayMs = 86'400'000;
 
 struct Field {
   std::string_view section;
   std::string_view key;
   FieldRef (*ref)(Config&);
+  std::int64_t min = 0;  // integers and durations only
+  std::int64_t max = kNoMax;
 };
 
-// The one list of settings: TOML keys and environment names are both derived from it, and the
-// stringified member names keep them identical to the struct fields.
+// The one list of settings: TOML keys and environment names are both derived from it. Plain
+// sections stringify the member name so keys match the struct; [pool] names its keys, because
+// durations are Millis members exposed as *_ms integers and cool-downs live in a per-class
+// array. Ranges keep durations far from steady_clock overflow and counts sane.
 // clang-format off
 #define RELAY_FIELD(sec, name) \
   Field{#sec, #name, [](Config& c) -> FieldRef { return &c.sec.name; }}
+#define RELAY_POOL(key, member, lo, hi) \
+  Field{"pool", #key, [](Config& c) -> FieldRef { return &c.pool.member; }, lo, hi}
+#define RELAY_POLICY(key, cls, member, lo, hi) \
+  Field{"pool", #key, [](Config& c) -> FieldRef { \
+    return &c.pool.policy[static_cast<std::size_t>(pool::FailureClass::cls)].member; }, lo, hi}
 // clang-format on
 constexpr std::array kFields = {
     RELAY_FIELD(server, listen),
@@ -41,23 +55,74 @@ constexpr std::array kFields = {
     RELAY_FIELD(server, keepalive_timeout_ms),
     RELAY_FIELD(upstream, connect_timeout_ms),
     RELAY_FIELD(upstream, first_byte_timeout_ms),
+    RELAY_FIELD(upstream, stream_first_byte_timeout_ms),
     RELAY_FIELD(upstream, idle_timeout_ms),
     RELAY_FIELD(upstream, heartbeat_interval_ms),
     RELAY_FIELD(upstream, stream_buffer_bytes),
     RELAY_FIELD(store, data_dir),
     RELAY_FIELD(store, master_key_file),
     RELAY_FIELD(log, level),
+    RELAY_POOL(half_open_successes, half_open_successes, 1, 1000),
+    RELAY_POOL(ewma_alpha, ewma_alpha, 0, 0),  // a double in (0, 1]: see check_double
+    RELAY_POOL(affinity_ttl_ms, affinity_ttl, 0, 7 * kDayMs),
+    RELAY_POOL(affinity_max_entries, affinity_max_entries, 1, 10'000'000),
+    RELAY_POOL(max_attempts, max_attempts, 1, 10),
+    RELAY_POOL(attempt_deadline_ms, attempt_deadline, 1, kDayMs),
+    RELAY_POOL(holdback_bytes, holdback_bytes, 0, 64 * 1024 * 1024),
+    RELAY_POOL(probe_disabled, probe_disabled, 0, 1),
+    RELAY_POOL(probe_interval_ms, probe_interval, 10, kDayMs),
+    RELAY_POOL(probe_path, probe_path, 0, 0),
+    RELAY_POLICY(connect_base_ms, kConnect, base_cooldown, 0, 7 * kDayMs),
+    RELAY_POLICY(connect_max_ms, kConnect, max_cooldown, 0, 7 * kDayMs),
+    RELAY_POLICY(timeout_base_ms, kTimeout, base_cooldown, 0, 7 * kDayMs),
+    RELAY_POLICY(timeout_max_ms, kTimeout, max_cooldown, 0, 7 * kDayMs),
+    RELAY_POLICY(server_error_base_ms, kServerError, base_cooldown, 0, 7 * kDayMs),
+    RELAY_POLICY(server_error_max_ms, kServerError, max_cooldown, 0, 7 * kDayMs),
+    RELAY_POLICY(overloaded_base_ms, kOverloaded, base_cooldown, 0, 7 * kDayMs),
+    RELAY_POLICY(overloaded_max_ms, kOverloaded, max_cooldown, 0, 7 * kDayMs),
+    RELAY_POLICY(rate_limited_base_ms, kRateLimited, base_cooldown, 0, 7 * kDayMs),
+    RELAY_POLICY(rate_limited_max_ms, kRateLimited, max_cooldown, 0, 7 * kDayMs),
+    RELAY_POLICY(auth_disables, kAuth, disables, 0, 1),
 };
 #undef RELAY_FIELD
+#undef RELAY_POOL
+#undef RELAY_POLICY
+
+// Cool-down pairs checked after each layer: a base above its cap is a typo, not a wish.
+constexpr std::array<std::pair<pool::FailureClass, std::string_view>, 5> kCooldownKeys = {{
+    {pool::FailureClass::kConnect, "connect"},
+    {pool::FailureClass::kTimeout, "timeout"},
+    {pool::FailureClass::kServerError, "server_error"},
+    {pool::FailureClass::kOverloaded, "overloaded"},
+    {pool::FailureClass::kRateLimited, "rate_limited"},
+}};
 
 constexpr std::array kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 
 // Numbers are never negative in this config; the range check also catches int overflow.
 template <typename T>
-bool assign_number(T* dst, std::int64_t v) {
-  if (v < 0 || static_cast<std::uint64_t>(v) > std::numeric_limits<T>::max()) return false;
-  *dst = static_cast<T>(v);
+bool assign_number(const Field& f, T* dst, std::int64_t v) {
+  if (v < f.min || v > f.max) return false;
+  if constexpr (std::is_same_v<T, pool::Millis>) {
+    *dst = pool::Millis{v};
+  } else if constexpr (std::is_same_v<T, bool>) {
+    *dst = v != 0;
+  } else {
+    if (v < 0 || static_cast<std::uint64_t>(v) > std::numeric_limits<T>::max()) return false;
+    *dst = static_cast<T>(v);
+  }
   return true;
+}
+
+std::string range_text(const Field& f) {
+  return f.max == kNoMax ? "value out of range" : fmt::format("must be {}..{}", f.min, f.max);
+}
+
+// ewma_alpha is the only float: the weight of the newest sample, so 0 would freeze the average.
+std::string check_double(double v) {
+  if (!(v > 0 && v <= 1))
+    return fmt::format("{} is out of range: must be above 0 and at most 1", v);
+  return {};
 }
 
 // Returns "" on success, else the problem (without the location, which the caller knows).
@@ -67,7 +132,24 @@ std::string check_string(const Field& f, const std::string& v) {
       if (v == l) return {};
     return "'" + v + "' is not one of trace, debug, info, warn, error, critical, off";
   }
+  if (f.section == "pool" && f.key == "probe_path") {
+    // It becomes a request target as is: no room for spaces, control bytes or a fragment.
+    bool clean = v.size() > 4 && v.find('#') == std::string::npos;
+    for (unsigned char c : v) clean = clean && c > 0x20 && c < 0x7f;
+    if (!v.starts_with("/v1/") || !clean)
+      return "'" + v + "' must be a path starting with /v1/ (e.g. /v1/models), without spaces";
+  }
   return {};
+}
+
+void check_cooldowns(const Config& cfg, const std::string& origin) {
+  for (const auto& [cls, name] : kCooldownKeys) {
+    const pool::ClassPolicy& p = cfg.pool.for_class(cls);
+    if (p.base_cooldown > p.max_cooldown)
+      throw std::runtime_error(
+          fmt::format("{}: pool.{}_base_ms ({}) must not exceed pool.{}_max_ms ({})", origin, name,
+                      p.base_cooldown.count(), name, p.max_cooldown.count()));
+  }
 }
 
 const Field* find_field(std::string_view section, std::string_view key) {
@@ -113,11 +195,22 @@ void apply_toml_value(Config& cfg, const Field& f, const toml::node& node,
           if (auto err = check_string(f, *s); !err.empty())
             throw std::runtime_error(where + ": " + err);
           *dst = *s;
+        } else if constexpr (std::is_same_v<T, bool>) {
+          if (!node.is_boolean())
+            throw std::runtime_error(where + ": expected a boolean, got " + toml_type_name(node));
+          *dst = **node.as_boolean();
+        } else if constexpr (std::is_same_v<T, double>) {
+          auto v = node.value<double>();  // an integer such as 1 is a fine value here
+          if (!(node.is_floating_point() || node.is_integer()) || !v)
+            throw std::runtime_error(where + ": expected a number, got " + toml_type_name(node));
+          if (auto err = check_double(*v); !err.empty())
+            throw std::runtime_error(where + ": " + err);
+          *dst = *v;
         } else {
           if (!node.is_integer())
             throw std::runtime_error(where + ": expected an integer, got " + toml_type_name(node));
-          if (!assign_number(dst, **node.as_integer()))
-            throw std::runtime_error(where + ": value out of range");
+          if (!assign_number(f, dst, **node.as_integer()))
+            throw std::runtime_error(where + ": " + range_text(f));
         }
       },
       f.ref(cfg));
@@ -139,13 +232,31 @@ void apply_env_value(Config& cfg, const Field& f, const std::string& var, std::s
           if (auto err = check_string(f, std::string(text)); !err.empty())
             throw std::runtime_error("environment variable " + var + ": " + err);
           *dst = std::string(text);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          if (text == "true" || text == "1")
+            *dst = true;
+          else if (text == "false" || text == "0")
+            *dst = false;
+          else
+            throw std::runtime_error("environment variable " + var + ": '" + std::string(text) +
+                                     "' is not one of true, false, 1, 0");
+        } else if constexpr (std::is_same_v<T, double>) {
+          double v = 0;
+          auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+          if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+            throw std::runtime_error("environment variable " + var + ": '" + std::string(text) +
+                                     "' is not a number");
+          if (auto err = check_double(v); !err.empty())
+            throw std::runtime_error("environment variable " + var + ": " + err);
+          *dst = v;
         } else {
           std::int64_t v = 0;
           auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-          if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
-              !assign_number(dst, v))
+          if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < 0)
             throw std::runtime_error("environment variable " + var + ": '" + std::string(text) +
                                      "' is not a valid non-negative integer");
+          if (!assign_number(f, dst, v))
+            throw std::runtime_error("environment variable " + var + ": " + range_text(f));
         }
       },
       f.ref(cfg));
@@ -175,7 +286,7 @@ Config load_config(const std::string& path_or_empty) {
     if (!is_section(section))
       throw std::runtime_error(fmt::format(
           "config file {}: unknown section or key '{}' (known sections: server, upstream, "
-          "store, log)",
+          "store, log, pool)",
           path, section));
     const toml::table* table = section_node.as_table();
     if (!table)
@@ -188,6 +299,7 @@ Config load_config(const std::string& path_or_empty) {
       apply_toml_value(cfg, *f, node, where);
     }
   }
+  check_cooldowns(cfg, "config file " + path);
   return cfg;
 }
 
@@ -196,6 +308,7 @@ void apply_env_overrides(Config& cfg) {
     const std::string var = env_name(f);
     if (const char* v = std::getenv(var.c_str())) apply_env_value(cfg, f, var, v);
   }
+  check_cooldowns(cfg, "config (file and CODEX_RELAY_POOL_* environment)");
 }
 
 }  // namespace relay::app

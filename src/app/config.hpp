@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "pool/pool_config.hpp"
+
 namespace relay::app {
 
 struct ServerConfig {
@@ -20,8 +22,11 @@ struct ServerConfig {
 struct UpstreamConfig {
   std::int64_t connect_timeout_ms = 10'000;
   std::int64_t first_byte_timeout_ms = 300'000;  // request sent -> response headers
-  std::int64_t idle_timeout_ms = 300'000;        // gap between body bytes
-  std::int64_t heartbeat_interval_ms = 15'000;   // silent Responses stream -> keepalive event
+  // The same for streaming requests, whose headers come at once; a shorter wait lets a hung
+  // account fail over quickly.
+  std::int64_t stream_first_byte_timeout_ms = 30'000;
+  std::int64_t idle_timeout_ms = 300'000;       // gap between body bytes
+  std::int64_t heartbeat_interval_ms = 15'000;  // silent Responses stream -> keepalive event
   std::size_t stream_buffer_bytes =
       std::size_t{256} * 1024;  // per stream; upstream pauses above this
 };
@@ -40,6 +45,7 @@ struct Config {
   UpstreamConfig upstream;
   StoreConfig store;
   LogConfig log;
+  pool::PoolConfig pool;  // [pool]: durations as *_ms integers, cool-downs per failure class
 };
 
 // Throws std::runtime_error with a message naming the file, key and problem.

@@ -13,9 +13,13 @@
 #include <iostream>
 #include <thread>
 
+#include "app/health_recorder.hpp"
 #include "app/listener.hpp"
+#include "app/prober.hpp"
 #include "app/snapshot_poller.hpp"
+#include "pool/account_pool.hpp"
 #include "relay/pipeline.hpp"
+#include "store/store_factory.hpp"
 #include "upstream/curl_multi.hpp"
 
 namespace relay::app {
@@ -27,8 +31,9 @@ namespace {
 // One io thread: its own io_context, listener, curl multi handle and pipeline, so a request
 // lives on one thread from accept to settle and no request state is shared between threads.
 struct IoThread {
-  IoThread(const Config& cfg, store::SnapshotSource& snapshots, PipelineStats& stats)
-      : multi(io), pipeline(cfg, snapshots, multi, stats) {}
+  IoThread(const Config& cfg, store::SnapshotSource& snapshots, pool::AccountPool& pool,
+           PipelineStats& stats)
+      : multi(io), pipeline(cfg, snapshots, pool, multi, stats) {}
   asio::io_context io{1};
   upstream::CurlMulti multi;
   Pipeline pipeline;
@@ -62,7 +67,13 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   store::SnapshotSource snapshots;
+  pool::AccountPool pool(cfg.pool);
+  HealthRecorder recorder(store::open_health_store(cfg), pool);
   SnapshotPoller poller(std::move(store), snapshots);
+  poller.on_snapshot = [&pool](const store::Snapshot& s) {
+    pool.sync(s, std::chrono::steady_clock::now());
+  };
+  poller.on_tick = [&recorder] { recorder.tick(); };
   poller.load_now();  // fail fast on a broken store, before any port opens
 
   int n = cfg.server.threads > 0
@@ -81,7 +92,7 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   Endpoint where = parse_endpoint(cfg.server.listen);
   try {
     for (int i = 0; i < n; ++i) {
-      auto t = std::make_unique<IoThread>(cfg, snapshots, stats);
+      auto t = std::make_unique<IoThread>(cfg, snapshots, pool, stats);
       t->listener = std::make_unique<Listener>(t->io, where, t->pipeline, limits);
       where.port = t->listener->port();  // port 0: the others share the first one's port
       threads.push_back(std::move(t));
@@ -97,6 +108,10 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   std::cout << "codex-relay listening on http://" << bound << std::endl;
 
   poller.start();
+  bool stopping = false;
+  asio::co_spawn(threads.front()->io,
+                 run_prober(cfg, pool, snapshots, threads.front()->multi, stats, stopping),
+                 asio::detached);
   for (auto& t : threads) {
     t->listener->start();
     t->thread = std::thread([io = &t->io] { io->run(); });
@@ -122,6 +137,7 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     if (ec) return;
     spdlog::info("signal {}: draining {} in-flight requests", sig, stats.active.load());
     for (auto& t : threads) asio::post(t->io, [l = t->listener.get()] { l->stop(); });
+    asio::post(threads.front()->io, [&stopping] { stopping = true; });
     drain_end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     signals.async_wait([&](boost::system::error_code ec2, int sig2) {
       if (ec2) return;
@@ -134,6 +150,7 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   for (auto& t : threads) t->io.stop();
   for (auto& t : threads) t->thread.join();
   poller.stop();
+  recorder.flush();
   if (stats.active.load() > 0) {
     // Requests still in flight hold transfers on their thread's curl handle; tearing the
     // threads down under them is unsafe, and the process is about to exit anyway.

@@ -6,7 +6,9 @@ namespace relay::app {
 
 void SnapshotPoller::load_now() {
   token_ = store_->change_token();
-  target_.set(store_->load_snapshot());
+  auto snap = store_->load_snapshot();
+  target_.set(snap);
+  if (on_snapshot) on_snapshot(*snap);
 }
 
 void SnapshotPoller::start() {
@@ -25,12 +27,14 @@ void SnapshotPoller::stop() {
 void SnapshotPoller::run() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; })) {
+    if (on_tick) on_tick();
     try {
       auto token = store_->change_token();
       if (token == token_) continue;
       auto snap = store_->load_snapshot();
       token_ = token;
-      target_.set(std::move(snap));
+      target_.set(snap);
+      if (on_snapshot) on_snapshot(*snap);
       spdlog::info("config reloaded: {} keys, {} accounts", target_.get()->keys_by_hash.size(),
                    target_.get()->accounts.size());
     } catch (const std::exception& e) {

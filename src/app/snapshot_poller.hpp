@@ -3,6 +3,7 @@
 // the store from another process; the poll interval (250 ms) keeps pick-up under a second.
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -21,6 +22,10 @@ class SnapshotPoller {
   void load_now();  // throws if the store cannot be read
   void start();
   void stop();
+
+  // Set before start(); both run on the poller's thread.
+  std::function<void(const store::Snapshot&)> on_snapshot;  // after each (re)load
+  std::function<void()> on_tick;                            // every poll (250 ms)
 
  private:
   void run();

@@ -33,11 +33,12 @@ class AccountHealth {
 
   TimePoint cooling_until() const { return cooling_until_; }
   int consecutive_failures() const { return consecutive_failures_; }
-  double error_rate() const { return error_ewma_; }   // 0..1
-  double ttfb_ms() const { return ttfb_ewma_ms_; }    // 0 until the first sample
+  double error_rate(TimePoint now) const { return decayed_errors(now); }  // 0..1
+  double ttfb_ms() const { return ttfb_ewma_ms_; }  // 0 until the first sample
   // Higher is better; 0 for an account that cannot take traffic.
   double score(TimePoint now) const;
   FailureClass last_failure() const { return last_failure_; }
+  bool probe_in_flight() const { return probe_in_flight_; }
 
  private:
   const PoolConfig* cfg_;
@@ -47,6 +48,8 @@ class AccountHealth {
   int half_open_successes_ = 0;
   bool probe_in_flight_ = false;
   double error_ewma_ = 0;
+  TimePoint last_sample_{};
+  double decayed_errors(TimePoint now) const;
   double ttfb_ewma_ms_ = 0;
   FailureClass last_failure_ = FailureClass::kNone;
 };

@@ -68,12 +68,16 @@ struct StateChange {
   HealthState from = HealthState::kHealthy;
   HealthState to = HealthState::kHealthy;
   FailureClass cause = FailureClass::kNone;
+  // Set when no failure caused it: "operator_enable", "probe_ok" (a success healed it),
+  // "window_over" (cooling reached half-open).
+  std::string note;
   std::int64_t at_unix_ms = 0;
 };
 
 class AccountPool {
  public:
   explicit AccountPool(PoolConfig cfg);
+  ~AccountPool();  // out of line: Entry is complete only in the .cpp
 
   // Brings the pool in line with a new config snapshot: new accounts start healthy, removed
   // ones are forgotten, and an account the operator (re-)enabled leaves `disabled`.
@@ -90,8 +94,12 @@ class AccountPool {
 
   // What an attempt did. Usage feeds the per-account cache hit rate.
   void record(std::int64_t account_id, const AttemptOutcome& outcome, TimePoint now);
-  void record_usage(std::int64_t account_id, std::int64_t input_tokens,
-                    std::int64_t cached_tokens);
+  void record_usage(std::int64_t account_id, std::int64_t input_tokens, std::int64_t cached_tokens);
+
+  // The background prober's result for an account due_for_probe() returned. Unlike record()
+  // it is not counted as a request, and a 4xx about the probe request itself (say, 404 where a
+  // provider has no /v1/models) counts as success: the account answered and took the key.
+  void record_probe(std::int64_t account_id, const AttemptOutcome& outcome, TimePoint now);
 
   // Accounts the background prober should try now: half-open ones with no request in flight,
   // and (when cfg.probe_disabled) disabled ones. Marks each as probing.
@@ -108,12 +116,18 @@ class AccountPool {
   void release(std::int64_t account_id);
 
   struct Entry;
+  // The entry for a snapshot account, created on first sight; applies an operator enable.
+  Entry& entry_for(const store::SnapshotAccount& account, TimePoint now);
+  // Queues a StateChange when the entry's state at `now` differs from the last one reported.
+  void observe(std::int64_t id, Entry& e, TimePoint now, FailureClass cause, std::string note);
+  void record_locked(std::int64_t id, const AttemptOutcome& outcome, TimePoint now, bool probe);
   PoolConfig cfg_;
   mutable std::mutex mu_;
   std::unordered_map<std::int64_t, std::unique_ptr<Entry>> accounts_;
   Affinity affinity_;
   std::vector<StateChange> changes_;
   std::uint64_t rng_state_;
+  std::uint64_t synced_version_ = 0;  // snapshot version of the last sync()
 };
 
 }  // namespace relay::pool

@@ -17,7 +17,7 @@ enum class FailureClass {
   kNone,         // success
   kClientError,  // 4xx about the request (400, 404, 413, 422, ...): the client's fault, no penalty
   kConnect,      // connect error, TLS failure, reset before the response head
-  kTimeout,      // no response head in time, or a stalled stream before the first output
+  kTimeout,      // no response head in time (connect timeouts included), or a 408
   kServerError,  // 5xx, or a stream that failed with server_error before its first output
   kOverloaded,   // 503 server_is_overloaded, 529
   kRateLimited,  // 429 rate_limit_exceeded (window from Retry-After / x-ratelimit-reset-*)
@@ -30,6 +30,10 @@ struct AttemptOutcome {
   FailureClass failure = FailureClass::kNone;
   std::optional<Millis> retry_after;  // from the provider, when it said
   std::optional<Millis> ttfb;         // time to the response head, when one arrived
+  // The failure came after the relay had committed to this account's response (a stream cut
+  // mid-way). It lowers the account's score but opens no circuit: failover was no longer
+  // possible, and cooling the account would only refuse the next requests.
+  bool after_commit = false;
 };
 
 // Classifies an upstream HTTP answer. `error_code` is error.code from the body when known

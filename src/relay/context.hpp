@@ -28,7 +28,8 @@ struct RequestContext {
   store::SnapshotPtr snapshot;                      // the config this request sees, start to end
   const store::SnapshotKey* key = nullptr;          // identify
   BodyInfo body;                                    // inspect
-  const store::SnapshotAccount* account = nullptr;  // route
+  const store::SnapshotAccount* account = nullptr;  // route: the account of the last attempt
+  int attempts = 0;                                 // accounts tried
 
   int status = 0;
   std::string_view error_code;  // relay-made error code, if any

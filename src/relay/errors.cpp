@@ -6,7 +6,7 @@
 namespace relay {
 namespace {
 
-constexpr std::array<ErrorSpec, 12> kSpecs{{
+constexpr std::array<ErrorSpec, 13> kSpecs{{
     {401, "invalid_request_error", "invalid_api_key",
      "Incorrect or missing API key. Provide a relay key as 'Authorization: Bearer <key>' or "
      "'X-API-Key: <key>'."},
@@ -25,6 +25,9 @@ constexpr std::array<ErrorSpec, 12> kSpecs{{
      "No upstream account is available for this model right now."},
     {504, "server_error", "upstream_timeout", "The upstream did not answer in time."},
     {502, "server_error", "upstream_unavailable", "The upstream could not be reached."},
+    {429, "rate_limit_error", "upstream_rate_limited",
+     "Every upstream account that serves this model is rate limited; retry after the time in "
+     "the Retry-After header."},
     {500, "server_error", "internal_error", "The relay hit an internal error."},
 }};
 

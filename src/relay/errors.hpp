@@ -18,6 +18,7 @@ enum class ErrorCode {
   kNoHealthyAccount,
   kUpstreamTimeout,
   kUpstreamUnavailable,
+  kUpstreamRateLimited,
   kInternal,
 };
 

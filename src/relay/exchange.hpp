@@ -8,6 +8,7 @@
 #include "http/response_writer.hpp"
 #include "relay/context.hpp"
 #include "relay/errors.hpp"
+#include "sse/stream_tap.hpp"
 #include "upstream/transfer.hpp"
 
 namespace relay {
@@ -20,10 +21,12 @@ boost::asio::awaitable<std::optional<ErrorCode>> send_upstream(upstream::Transfe
                                                                RequestContext& ctx,
                                                                const app::UpstreamConfig& cfg);
 
-// Sends status, allow-listed headers and the body as it arrives; inserts heartbeats into quiet
-// Responses streams; turns a failure after the 200 into the stream's own error event.
+// Sends status, allow-listed headers, the bytes read ahead (`held`, already seen by `tap`) and
+// then the body as it arrives; inserts heartbeats into quiet Responses streams; turns a failure
+// after the 200 into the stream's own error event.
 boost::asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& out,
-                                        RequestContext& ctx, const app::UpstreamConfig& cfg);
+                                        RequestContext& ctx, const app::UpstreamConfig& cfg,
+                                        sse::StreamTap& tap, std::string held);
 
 // Response events are Responses-API events (so heartbeats and failures use its event shapes).
 bool is_responses_path(std::string_view path);

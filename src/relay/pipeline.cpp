@@ -3,11 +3,11 @@
 #include <ctime>
 
 #include "relay/exchange.hpp"
+#include "relay/failover.hpp"
 #include "relay/forward.hpp"
 #include "relay/identify.hpp"
 #include "relay/inspect.hpp"
 #include "relay/local_routes.hpp"
-#include "relay/route.hpp"
 #include "relay/settle.hpp"
 #include "upstream/transfer.hpp"
 
@@ -25,6 +25,29 @@ struct ActiveGuard {
   ~ActiveGuard() { stats.active.fetch_sub(1, std::memory_order_relaxed); }
   PipelineStats& stats;
 };
+
+// How a committed attempt ended, for the account's health. A client that hangs up says
+// nothing about the account.
+pool::AttemptOutcome outcome_for_pool(const RequestContext& ctx,
+                                      std::chrono::steady_clock::time_point started) {
+  pool::AttemptOutcome o;
+  if (ctx.first_byte)
+    o.ttfb = std::chrono::duration_cast<pool::Millis>(ctx.started + *ctx.first_byte - started);
+  switch (ctx.outcome) {
+    case Outcome::kOk:
+      o.failure = pool::FailureClass::kNone;
+      break;
+    case Outcome::kUpstreamError:
+      o.failure = ctx.error_code == error_spec(ErrorCode::kUpstreamTimeout).code
+                      ? pool::FailureClass::kTimeout
+                      : pool::FailureClass::kServerError;
+      o.after_commit = true;
+      break;
+    default:
+      o.failure = pool::FailureClass::kClientError;
+  }
+  return o;
+}
 
 }  // namespace
 
@@ -62,28 +85,23 @@ asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter&
   }
   ctx.body = std::move(inspected.info);
 
-  // 5. route: an account that serves the model.
-  ctx.account = route(*ctx.snapshot, ctx.body.model);
-  if (!ctx.account) {
-    co_await respond_error(ctx, out, ErrorCode::kNoHealthyAccount);
-    co_return settle(ctx);
-  }
-
-  // 6. forward: allow-listed headers plus the account's credential, body byte for byte.
-  upstream::TransferOptions topts{cfg_.upstream.connect_timeout_ms,
-                                  cfg_.upstream.stream_buffer_bytes};
-  upstream::Transfer transfer(multi_, build_upstream_request(req, *ctx.account), topts);
-  if (auto failure = co_await send_upstream(transfer, out, ctx, cfg_.upstream)) {
-    co_await respond_error(ctx, out, *failure);
-    ctx.outcome = Outcome::kUpstreamError;
-    co_return settle(ctx, transfer.error_text());
-  }
-  if (ctx.outcome == Outcome::kClientCancelled) co_return settle(ctx);
+  // 5. route and 6. forward: an account by health and affinity, the request to it; a failure
+  // before the first byte goes back to route for another account (failover.cpp).
+  auto committed = co_await route_and_forward(ctx, req, out, {cfg_, pool_, multi_});
+  if (!committed) co_return settle(ctx);
+  auto& transfer = *committed->transfer;
 
   // 7. relay: status, headers and body to the client as they arrive.
-  co_await relay_body(transfer, out, ctx, cfg_.upstream);
+  co_await relay_body(transfer, out, ctx, cfg_.upstream, committed->tap,
+                      std::move(committed->held));
 
-  // 8. settle: record the outcome (leases, health, quotas and usage records join later).
+  // 8. settle: the account's health and cache figures, the lease (released with `committed`),
+  // the access-log line. Quotas and usage records join later.
+  if (!committed->recorded)
+    pool_.record(ctx.account->id, outcome_for_pool(ctx, committed->started),
+                 std::chrono::steady_clock::now());
+  if (ctx.usage.present)
+    pool_.record_usage(ctx.account->id, ctx.usage.input_tokens, ctx.usage.cached_tokens);
   settle(ctx, transfer.cancelled() || transfer.result() == CURLE_OK ? std::string_view()
                                                                     : transfer.error_text());
 }
@@ -99,7 +117,7 @@ asio::awaitable<void> Pipeline::reject(ErrorCode code, const http::Request& part
 }
 
 asio::awaitable<void> respond_error(RequestContext& ctx, http::ResponseWriter& out, ErrorCode code,
-                                    std::string_view message) {
+                                    std::string_view message, int retry_after_s) {
   const auto& spec = error_spec(code);
   ctx.status = spec.status;
   ctx.error_code = spec.code;
@@ -109,6 +127,8 @@ asio::awaitable<void> respond_error(RequestContext& ctx, http::ResponseWriter& o
   head.status = spec.status;
   head.headers.push_back({"content-type", "application/json"});
   head.headers.push_back({"x-request-id", ctx.request_id});
+  if (spec.status == 429)
+    head.headers.push_back({"retry-after", std::to_string(std::max(1, retry_after_s))});
   head.content_length = body.size();
   if (co_await out.send_head(head) && co_await out.send_body(body)) co_await out.finish();
 }

@@ -14,6 +14,9 @@ namespace relay {
 namespace upstream {
 class CurlMulti;
 }
+namespace pool {
+class AccountPool;
+}
 
 // Counters shared by every io thread's pipeline.
 struct PipelineStats {
@@ -23,9 +26,9 @@ struct PipelineStats {
 
 class Pipeline final : public http::RequestHandler {
  public:
-  Pipeline(const app::Config& cfg, store::SnapshotSource& snapshots, upstream::CurlMulti& multi,
-           PipelineStats& stats)
-      : cfg_(cfg), snapshots_(snapshots), multi_(multi), stats_(stats) {}
+  Pipeline(const app::Config& cfg, store::SnapshotSource& snapshots, pool::AccountPool& pool,
+           upstream::CurlMulti& multi, PipelineStats& stats)
+      : cfg_(cfg), snapshots_(snapshots), pool_(pool), multi_(multi), stats_(stats) {}
 
   boost::asio::awaitable<void> handle(http::Request& request, http::ResponseWriter& out) override;
   boost::asio::awaitable<void> reject(ErrorCode code, const http::Request& partial,
@@ -34,12 +37,15 @@ class Pipeline final : public http::RequestHandler {
  private:
   const app::Config& cfg_;
   store::SnapshotSource& snapshots_;
+  pool::AccountPool& pool_;
   upstream::CurlMulti& multi_;
   PipelineStats& stats_;
 };
 
 // Writes a relay-made error in the error model and records it in ctx.
+// A 429 always carries Retry-After (at least 1 s).
 boost::asio::awaitable<void> respond_error(RequestContext& ctx, http::ResponseWriter& out,
-                                           ErrorCode code, std::string_view message = {});
+                                           ErrorCode code, std::string_view message = {},
+                                           int retry_after_s = 0);
 
 }  // namespace relay

@@ -33,7 +33,8 @@ bool is_responses_path(std::string_view path) {
 }
 
 asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& out,
-                                 RequestContext& ctx, const app::UpstreamConfig& cfg) {
+                                 RequestContext& ctx, const app::UpstreamConfig& cfg,
+                                 sse::StreamTap& tap, std::string held) {
   const auto* ct = http::find_header(t.headers(), "content-type");
   const bool sse = ct && starts_with_ci(*ct, "text/event-stream");
   const bool responses = sse && is_responses_path(ctx.path);
@@ -52,8 +53,7 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
   });
   if (!co_await out.send_head(head)) client_gone = true;
   ctx.first_byte = std::chrono::duration_cast<milliseconds>(Clock::now() - ctx.started);
-
-  sse::StreamTap tap;
+  if (!client_gone && !held.empty() && !co_await out.send_body(held)) client_gone = true;
   const milliseconds heartbeat(cfg.heartbeat_interval_ms);
   const bool heartbeats = sse && cfg.heartbeat_interval_ms > 0;  // 0 turns them off
   const milliseconds idle(cfg.idle_timeout_ms);

@@ -49,6 +49,13 @@ void StreamTap::on_event(const Event& ev) {
       std::string_view id;
       if (!doc.at_pointer("/response/id").get(id)) response_id_ = std::string(id);
     }
+    if (type == "response.failed") {
+      std::string_view code;
+      if (!doc.at_pointer("/response/error/code").get(code)) failure_code_ = std::string(code);
+    }
+    if (type != "response.created" && type != "response.in_progress" && type != "response.queued" &&
+        type != "response.failed" && type != "keepalive")
+      output_seen_ = true;
     if (type == "response.completed" || type == "response.failed" ||
         type == "response.incomplete") {
       terminal_ = std::string(type);

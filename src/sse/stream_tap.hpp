@@ -27,6 +27,10 @@ class StreamTap {
   bool terminal_seen() const { return !terminal_.empty(); }
   const std::string& terminal() const { return terminal_; }
   const std::string& response_id() const { return response_id_; }
+  // An event that carries output (anything past response.created / in_progress / queued).
+  bool output_seen() const { return output_seen_; }
+  // error.code of a response.failed event, when one came.
+  const std::string& failure_code() const { return failure_code_; }
   const Usage& usage() const { return usage_; }
   std::size_t events() const { return events_; }
 
@@ -36,6 +40,8 @@ class StreamTap {
   SseParser parser_;
   std::string terminal_;
   std::string response_id_;
+  std::string failure_code_;
+  bool output_seen_ = false;
   Usage usage_;
   std::size_t events_ = 0;
 };

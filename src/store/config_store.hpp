@@ -36,6 +36,8 @@ struct Account {
   std::string ca_file;
   bool enabled = true;
   std::int64_t created_at = 0;
+  int weight = 1;           // 1..1000: share of traffic among equally healthy accounts
+  int max_concurrency = 0;  // 0..100000 requests in flight; 0: no limit
 };
 
 struct NewAccount {
@@ -44,6 +46,16 @@ struct NewAccount {
   std::string credential;  // plaintext; the store encrypts it before it touches disk
   std::vector<std::string> models;
   std::string ca_file;
+  int weight = 1;
+  int max_concurrency = 0;
+};
+
+// Fields to change on an existing account; unset ones are left alone. models: empty = all.
+struct AccountUpdate {
+  std::optional<int> weight = std::nullopt;
+  std::optional<int> max_concurrency = std::nullopt;
+  std::optional<std::vector<std::string>> models = std::nullopt;
+  std::optional<std::string> base_url = std::nullopt;
 };
 
 // Thrown for conflicts and missing rows; what() is safe to show an operator.
@@ -73,9 +85,14 @@ class ConfigStore {
 
   virtual Account add_account(const NewAccount& account) = 0;
   virtual std::vector<Account> list_accounts() = 0;
+  // Enabling always stamps enabled_at (unix ms), even when already enabled: that is how an
+  // operator clears a disable the pool imposed on a credential failure.
   virtual void set_account_enabled(std::string_view name, bool enabled) = 0;
+  // kNotFound when there is no such account, kInvalid for out-of-range values.
+  virtual void update_account(std::string_view name, const AccountUpdate& update) = 0;
 
-  // Cheap; returns a different value whenever any writer (this or another process) committed.
+  // Cheap; returns a different value whenever any writer (this or another process) committed a
+  // change to tenants, keys or accounts. Health writes do not count: they change no config.
   virtual std::uint64_t change_token() = 0;
   // Full read with credentials decrypted, for the hot path's snapshot.
   virtual SnapshotPtr load_snapshot() = 0;

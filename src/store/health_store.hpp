@@ -40,6 +40,7 @@ class HealthStore {
   virtual void write(const std::vector<AccountHealthRow>& rows,
                      const std::vector<AccountEvent>& events) = 0;
   virtual std::vector<AccountHealthRow> read_health() = 0;
+  // The newest `limit` events, oldest first (the CLI prints them in this order).
   virtual std::vector<AccountEvent> recent_events(std::size_t limit) = 0;
 };
 

@@ -27,10 +27,10 @@ struct SnapshotAccount {
   std::vector<std::string> models;  // empty: serves every model
   std::string ca_file;              // empty: system trust store
   bool enabled = true;
-  int weight = 1;           // share of traffic among equally healthy accounts
-  int max_concurrency = 0;  // requests in flight at once; 0: no limit
+  int weight = 1;               // share of traffic among equally healthy accounts
+  int max_concurrency = 0;      // requests in flight at once; 0: no limit
   std::int64_t enabled_at = 0;  // bumped by every operator enable: clears a health-disable
-  std::string credential;  // decrypted; lives only in memory
+  std::string credential;       // decrypted; lives only in memory
 
   bool serves(std::string_view model) const {
     if (models.empty() || model.empty()) return true;

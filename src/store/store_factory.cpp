@@ -9,6 +9,7 @@
 
 #include "crypto/secret_box.hpp"
 #include "store/sqlite/sqlite_config_store.hpp"
+#include "store/sqlite/sqlite_health_store.hpp"
 
 namespace relay::store {
 namespace {
@@ -35,6 +36,13 @@ std::unique_ptr<ConfigStore> open_config_store(const app::Config& cfg) {
   auto box =
       std::make_shared<crypto::SecretBox>(crypto::load_master_key(dir, cfg.store.master_key_file));
   return std::make_unique<SqliteConfigStore>(dir + "/relay.db", std::move(box));
+}
+
+std::unique_ptr<HealthStore> open_health_store(const app::Config& cfg) {
+  const std::string& dir = cfg.store.data_dir;
+  if (dir.empty()) throw std::runtime_error("store.data_dir must not be empty");
+  ensure_private_dir(dir);
+  return std::make_unique<SqliteHealthStore>(dir + "/relay.db");
 }
 
 }  // namespace relay::store

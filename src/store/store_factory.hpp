@@ -1,14 +1,18 @@
 #pragma once
-// Chooses and opens the ConfigStore backend for a Config. Today: SQLite under data_dir.
+// Chooses and opens the store backends for a Config. Today: SQLite under data_dir.
 #include <memory>
 
 #include "app/config.hpp"
 #include "store/config_store.hpp"
+#include "store/health_store.hpp"
 
 namespace relay::store {
 
 // Creates data_dir (mode 0700) if missing, loads the master key (see crypto::load_master_key)
 // and opens <data_dir>/relay.db. Throws std::runtime_error / StoreError with operator text.
 std::unique_ptr<ConfigStore> open_config_store(const app::Config& cfg);
+
+// Opens <data_dir>/relay.db for account health; needs no master key (it holds no secrets).
+std::unique_ptr<HealthStore> open_health_store(const app::Config& cfg);
 
 }  // namespace relay::store

@@ -397,3 +397,249 @@ describe('mock provider: Codex CLI 0.169.0 pointed directly at it', () => {
     assert.equal(turns.length, 2);
   });
 });
+
+describe('mock provider: several API keys and per-account faults', () => {
+  let pm;
+  const LABELS = ['acct-a', 'acct-b', 'acct-c'];
+  before(async () => {
+    pm = await startMock({ tls: false, apiKeys: LABELS.map((label) => ({ label })) });
+  });
+  after(async () => {
+    await pm?.stop();
+  });
+
+  const call = (label, body = { model: 'gpt-5.5', input: 'hi' }, { path: p = '/responses', method = 'POST', signal } = {}) =>
+    fetch(`${pm.httpBase}${p}`, {
+      method,
+      headers: { authorization: `Bearer ${pm.keys[label] ?? label}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+      body: method === 'POST' ? JSON.stringify(body) : undefined,
+      signal,
+    });
+  const sseTypes = (text) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => JSON.parse(l.slice(6)));
+
+  it('each key authenticates; the log names its label (never the key); unknown keys get 401', async () => {
+    await pm.reset();
+    for (const l of LABELS) {
+      const r = await call(l);
+      assert.equal(r.status, 200, l);
+      await r.arrayBuffer();
+    }
+    const bad = await call('sk-not-a-key');
+    assert.equal(bad.status, 401);
+    assert.equal((await bad.json()).error.code, 'invalid_api_key');
+    const log = await pm.log();
+    assert.deepEqual(
+      log.map((e) => e.account_label),
+      [...LABELS, null],
+    );
+    for (const e of log.slice(0, 3)) {
+      assert.match(e.key_sha256, /^[0-9a-f]{8}$/);
+      const { headers, raw_headers, ...rest } = e;
+      assert.ok(!JSON.stringify(rest).includes(pm.keys[e.account_label]), 'a key is in the log outside the headers');
+    }
+    const f = await pm.faults();
+    assert.deepEqual(
+      f.accounts.map((a) => a.label),
+      LABELS,
+    );
+    assert.ok(!JSON.stringify(f).includes('sk-'), 'GET /__mock/faults shows a key');
+  });
+
+  it('--api-keys and unlabelled keys: labels are the indexes', async () => {
+    const { spawn } = await import('node:child_process');
+    const { MOCK_SERVER } = await import('./lib/harness.mjs');
+    const child = spawn(process.execPath, [MOCK_SERVER, '--http-port', '0', '--api-keys', 'sk-k0,named=sk-k1', '--api-key', 'sk-k2'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const line = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(String(d))));
+      const base = `http://127.0.0.1:${JSON.parse(line).http}`;
+      for (const k of ['sk-k0', 'sk-k1', 'sk-k2']) {
+        const r = await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${k}` } });
+        assert.equal(r.status, 200, k);
+        await r.arrayBuffer();
+      }
+      const log = await (await fetch(`${base}/__mock/log`)).json();
+      assert.deepEqual(
+        log.map((e) => e.account_label),
+        ['0', 'named', '2'],
+      );
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('http_500 / http_429 / http_401 hit only the faulted key, for `count` requests, and win over the marker', async () => {
+    await pm.reset();
+    let s = await pm.setFault('acct-a', 'http_500', { count: 2 });
+    assert.equal(s.faults[0].remaining, 2);
+    const since = s.next_id;
+    const statuses = [];
+    for (const l of ['acct-a', 'acct-b', 'acct-a', 'acct-a']) {
+      const r = await call(l, { model: 'gpt-5.5', input: 'x [[mock:context_length]]' });
+      statuses.push(r.status);
+      if (r.status === 500) assert.equal((await r.json()).error.type, 'server_error');
+      else await r.arrayBuffer();
+    }
+    // acct-b has no fault: its marker (400) plays; acct-a: two 500s, then the marker again.
+    assert.deepEqual(statuses, [500, 400, 500, 400]);
+    const log = await pm.logSince(since);
+    assert.deepEqual(
+      log.map((e) => [e.account_label, e.fault, e.scenario]),
+      [
+        ['acct-a', 'http_500', 'fault:http_500'],
+        ['acct-b', null, 'context_length'],
+        ['acct-a', 'http_500', 'fault:http_500'],
+        ['acct-a', null, 'context_length'],
+      ],
+    );
+    assert.deepEqual((await pm.faults()).faults, [], 'a count-limited fault should be gone');
+
+    await pm.setFault('acct-b', 'http_429', { arg: 2 });
+    await pm.setFault(pm.keys['acct-c'], 'http_401'); // by key works too
+    for (let i = 0; i < 3; i++) {
+      const r = await call('acct-b');
+      assert.equal(r.status, 429);
+      assert.equal(r.headers.get('retry-after'), '2');
+      assert.equal((await r.json()).error.code, 'rate_limit_exceeded');
+      const u = await call('acct-c', { model: 'gpt-5.5', input: 'hi', stream: true });
+      assert.equal(u.status, 401);
+      assert.equal((await u.json()).error.code, 'invalid_api_key');
+    }
+    const ok = await call('acct-a');
+    assert.equal(ok.status, 200);
+    await ok.arrayBuffer();
+    const list = (await pm.faults()).faults;
+    assert.deepEqual(
+      list.map((f) => [f.label, f.fault, f.arg, f.remaining, f.hits]),
+      [
+        ['acct-b', 'http_429', 2, null, 3],
+        ['acct-c', 'http_401', null, null, 3],
+      ],
+    );
+    await pm.setFault('acct-b', 'none');
+    const r = await call('acct-b');
+    assert.equal(r.status, 200, 'fault "none" did not clear it');
+    await r.arrayBuffer();
+    await pm.reset();
+    assert.deepEqual((await pm.faults()).faults, [], 'reset did not clear the faults');
+    const r2 = await call('acct-c');
+    assert.equal(r2.status, 200);
+    await r2.arrayBuffer();
+  });
+
+  it('failed_before_output: 200 then created, in_progress, response.failed server_error and nothing else', async () => {
+    await pm.reset();
+    await pm.setFault('acct-a', 'failed_before_output');
+    const r = await call('acct-a', { model: 'gpt-5.5', input: 'hi', stream: true });
+    assert.equal(r.status, 200);
+    const evs = sseTypes(await r.text());
+    assert.deepEqual(
+      evs.map((e) => e.type),
+      ['response.created', 'response.in_progress', 'response.failed'],
+    );
+    assert.equal(evs[2].response.error.code, 'server_error');
+    assert.equal(evs[2].response.status, 'failed');
+    // Non-stream and the models route (a relay's health probe) get a 500 instead.
+    const ns = await call('acct-a');
+    assert.equal(ns.status, 500);
+    assert.equal((await ns.json()).error.code, 'server_error');
+    const m = await call('acct-a', undefined, { path: '/models', method: 'GET' });
+    assert.equal(m.status, 500);
+    await m.arrayBuffer();
+    const other = await call('acct-b', { model: 'gpt-5.5', input: 'hi', stream: true });
+    assert.match(await other.text(), /response\.completed/);
+    await pm.clearFaults();
+  });
+
+  it('timeout: no status line until the client goes away; slow_first_byte delays, then the marker plays', async () => {
+    await pm.reset();
+    await pm.setFault('acct-b', 'timeout');
+    const t0 = Date.now();
+    await assert.rejects(call('acct-b', undefined, { signal: AbortSignal.timeout(600) }), /abort|timeout/i);
+    assert.ok(Date.now() - t0 >= 550);
+    const e = await pm.waitFor((x) => x.account_label === 'acct-b' && x.closed_at_ms !== null, 2000);
+    assert.ok(e, 'the mock did not see the client go away');
+    assert.equal(e.status, null);
+    assert.equal(e.aborted, true);
+    assert.equal(e.fault, 'timeout');
+    assert.ok(e.closed_at_ms - e.received_at_ms >= 500);
+
+    await pm.setFault('acct-b', 'slow_first_byte', { arg: 400 });
+    const t1 = Date.now();
+    const r = await call('acct-b', { model: 'gpt-5.5', input: 'x [[mock:http_503]]' });
+    assert.ok(Date.now() - t1 >= 380, `slow_first_byte answered after ${Date.now() - t1} ms`);
+    assert.equal(r.status, 503);
+    await r.arrayBuffer();
+    // "NAME:ARG" form
+    await pm.setFault('acct-b', 'slow_first_byte:300');
+    assert.equal((await pm.faults()).faults[0].arg, 300);
+    await pm.clearFaults();
+  });
+
+  it('"*" with a path and a count hits the next request of any key on that path only', async () => {
+    await pm.reset();
+    await pm.setFault('*', 'http_500', { count: 1, path: '/v1/responses' });
+    const m = await call('acct-c', undefined, { path: '/models', method: 'GET' });
+    assert.equal(m.status, 200, 'the path filter did not spare /v1/models');
+    await m.arrayBuffer();
+    const a = await call('acct-c');
+    assert.equal(a.status, 500);
+    await a.arrayBuffer();
+    const b = await call('acct-a');
+    assert.equal(b.status, 200);
+    await b.arrayBuffer();
+    // a key's own fault wins over "*"
+    await pm.setFault('*', 'http_500');
+    await pm.setFault('acct-a', 'http_429', { arg: 3 });
+    const c = await call('acct-a');
+    assert.equal(c.status, 429);
+    await c.arrayBuffer();
+    const d = await call('acct-b');
+    assert.equal(d.status, 500);
+    await d.arrayBuffer();
+    await pm.clearFaults();
+  });
+
+  it('bad fault requests get 400 and change nothing', async () => {
+    for (const body of [
+      { label: 'nobody', fault: 'http_500' },
+      { key: 'sk-unknown', fault: 'http_500' },
+      { label: 'acct-a', fault: 'explode' },
+      { label: 'acct-a', fault: 'http_500', count: 0 },
+      { label: 'acct-a', fault: 'http_429', arg: 'soon' },
+      { fault: 'http_500' },
+    ]) {
+      const r = await fetch(`http://127.0.0.1:${pm.ports.http}/__mock/faults`, { method: 'POST', body: JSON.stringify(body) });
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.ok((await r.json()).error);
+    }
+    assert.deepEqual((await pm.faults()).faults, []);
+  });
+
+  it('Codex baseline: a 500 or a response.failed before output, pointed directly at the mock, shows "Reconnecting"', async () => {
+    // What the relay's failover hides (pool.test.mjs asserts no "Reconnecting" through the relay).
+    for (const fault of ['http_500', 'failed_before_output']) {
+      await pm.reset();
+      await pm.setFault('*', fault, { count: 1, path: '/v1/responses' });
+      const r = await runCodex({
+        baseUrl: pm.httpBase,
+        key: pm.keys['acct-a'],
+        prompt: 'Say hello',
+        extraArgs: ['-c', 'model_providers.relay.request_max_retries=0'],
+      });
+      assert.equal(r.code, 0, `${fault}: codex exit ${r.code}\n${r.stderr.slice(-2000)}`);
+      assert.match(r.stdout, /Hello from mock/);
+      assert.match(r.stderr + r.stdout, /Reconnecting\.\.\. 1\//, `${fault}: no Reconnecting line\n${r.stderr.slice(-2000)}`);
+      const turns = (await pm.log()).filter((e) => e.path === '/v1/responses');
+      assert.deepEqual(
+        turns.map((e) => e.fault),
+        [fault, null],
+      );
+    }
+  });
+});

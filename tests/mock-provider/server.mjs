@@ -19,6 +19,7 @@ import { selectScenario, lastUserTextResponses, lastUserTextChat } from './scena
 import { httpFailure, nonStreamFailure, unauthorized, errorBody } from './errors.mjs';
 import { streamSteps, nonStreamResponse } from './responses.mjs';
 import { chatStreamSteps, chatNonStream, modelsList, embeddings } from './chat.mjs';
+import { createAccounts, parseKeySpecs, sha8 } from './faults.mjs';
 
 /** Wall-clock milliseconds with sub-ms resolution; comparable across processes on one host. */
 export const nowMs = () => performance.timeOrigin + performance.now();
@@ -30,7 +31,7 @@ function parseArgs(argv) {
     httpsPort: null,
     tlsCert: null,
     tlsKey: null,
-    apiKey: null,
+    apiKeys: [],
     models: ['gpt-5.5', 'gpt-4o-mini', 'text-embedding-3-small'],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -45,12 +46,14 @@ function parseArgs(argv) {
       case '--https-port': o.httpsPort = Number(v()); break;
       case '--tls-cert': o.tlsCert = v(); break;
       case '--tls-key': o.tlsKey = v(); break;
-      case '--api-key': o.apiKey = v(); break;
+      case '--api-key': o.apiKeys.push(v()); break;
+      case '--api-keys': o.apiKeys.push(...v().split(',').map((s) => s.trim()).filter(Boolean)); break;
       case '--models': o.models = v().split(',').map((s) => s.trim()).filter(Boolean); break;
       case '-h':
       case '--help':
         process.stdout.write(
-          'usage: server.mjs [--host H] [--http-port P] [--https-port P --tls-cert C --tls-key K] [--api-key K] [--models a,b]\n',
+          'usage: server.mjs [--host H] [--http-port P] [--https-port P --tls-cert C --tls-key K]\n' +
+            '                  [--api-key [LABEL=]KEY]... [--api-keys [L1=]K1,[L2=]K2] [--models a,b]\n',
         );
         process.exit(0);
       // eslint-disable-next-line no-fallthrough
@@ -80,8 +83,17 @@ function upstreamHeaders() {
   };
 }
 
+/**
+ * opts.apiKeys: ["KEY" | "LABEL=KEY" | {label, key}] (labels default to the index);
+ * opts.apiKey: one key (the old single-key form). Neither: no auth.
+ */
 export function createMock(opts = {}) {
-  const apiKey = opts.apiKey ?? null;
+  const specs = [...(opts.apiKeys ?? []), ...(opts.apiKey != null ? [opts.apiKey] : [])];
+  const accounts = createAccounts(
+    specs.some((x) => typeof x === 'object')
+      ? specs.map((x, i) => (typeof x === 'object' ? { label: String(x.label ?? i), key: x.key } : { label: String(i), key: x }))
+      : parseKeySpecs(specs),
+  );
   const models = opts.models ?? ['gpt-5.5', 'gpt-4o-mini', 'text-embedding-3-small'];
   let log = [];
   const bodies = new Map();
@@ -220,8 +232,44 @@ export function createMock(opts = {}) {
         errorBody(`Invalid URL (${req.method} ${entry.path})`, 'invalid_request_error', null),
       );
     }
-    const sc = selectScenario(kind, body, entry.headers);
+    let sc = selectScenario(kind, body, entry.headers);
     entry.scenario = sc.arg !== null ? `${sc.name}:${sc.arg}` : sc.name;
+
+    // A per-account fault wins over the marker (slow_first_byte only delays it).
+    const fault = accounts.take(entry.account_label, entry.path);
+    if (fault) {
+      entry.fault = fault.arg !== null ? `${fault.fault}:${fault.arg}` : fault.fault;
+      switch (fault.fault) {
+        case 'timeout':
+          entry.scenario = 'fault:timeout';
+          // Never a status line: wait until the client gives up.
+          await new Promise((resolve) => (ex.closed ? resolve() : ex.wake.add(resolve)));
+          return;
+        case 'slow_first_byte':
+          await sleep(Math.max(0, fault.arg ?? 1000), ex);
+          if (ex.closed) return;
+          break;
+        case 'http_500':
+        case 'http_401':
+          entry.scenario = `fault:${fault.fault}`;
+          return sendFailure(res, httpFailure({ name: fault.fault, arg: null, args: [] }));
+        case 'http_429': {
+          const secs = fault.arg ?? 1;
+          entry.scenario = `fault:http_429:${secs}`;
+          return sendFailure(res, httpFailure({ name: 'http_429', arg: String(secs), args: [String(secs)] }));
+        }
+        case 'failed_before_output':
+          entry.scenario = 'fault:failed_before_output';
+          sc = { name: 'failed_server_error', arg: null, args: [] };
+          if (!(body.stream === true && (kind === 'responses' || kind === 'chat'))) {
+            return sendFailure(res, nonStreamFailure(sc));
+          }
+          break;
+        default:
+          break;
+      }
+    }
+
     if (sc.name === 'slow_headers') await sleep(Math.max(0, Number(sc.args[0]) || 0), ex);
     if (ex.closed) return;
 
@@ -263,7 +311,9 @@ export function createMock(opts = {}) {
 
     if (path === '/__mock/log' && req.method === 'GET') {
       const withBodies = url.searchParams.get('bodies') === '1';
-      const out = withBodies ? log.map((e) => ({ ...e, body: bodies.get(e.id) ?? null })) : log;
+      const since = Number(url.searchParams.get('since') || 0);
+      let out = since > 0 ? log.filter((e) => e.id >= since) : log;
+      if (withBodies) out = out.map((e) => ({ ...e, body: bodies.get(e.id) ?? null }));
       const data = Buffer.from(JSON.stringify(out));
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': data.length });
       return res.end(data);
@@ -272,8 +322,37 @@ export function createMock(opts = {}) {
       req.resume();
       log = [];
       bodies.clear();
+      accounts.clear();
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end('{"ok":true}');
+    }
+    if (path === '/__mock/faults') {
+      const reply = (status, obj) => {
+        const data = Buffer.from(JSON.stringify(obj));
+        res.writeHead(status, { 'content-type': 'application/json', 'content-length': data.length });
+        res.end(data);
+      };
+      if (req.method === 'GET') {
+        req.resume();
+        return reply(200, { faults: accounts.list(), accounts: accounts.labels(), next_id: nextId });
+      }
+      if (req.method === 'POST' || req.method === 'DELETE') {
+        const chunks = [];
+        for await (const c of req) chunks.push(c);
+        try {
+          if (req.method === 'DELETE') accounts.clear();
+          else {
+            const spec = JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
+            for (const one of Array.isArray(spec) ? spec : [spec]) accounts.set(one);
+          }
+        } catch (err) {
+          return reply(400, { error: String(err && err.message ? err.message : err) });
+        }
+        // next_id: the id the next logged request gets, to split the log at this moment.
+        return reply(200, { ok: true, faults: accounts.list(), next_id: nextId });
+      }
+      req.resume();
+      return reply(405, { error: 'GET, POST or DELETE' });
     }
     if (path === '/__mock/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -293,7 +372,11 @@ export function createMock(opts = {}) {
       body_bytes: 0,
       body_sha256: null,
       scenario: null,
+      account_label: null,
+      key_sha256: null,
+      fault: null,
       model: null,
+      prompt_cache_key: null,
       stream: null,
       last_user_text: null,
       function_call_outputs: [],
@@ -333,13 +416,17 @@ export function createMock(opts = {}) {
       entry.scenario = 'unknown_route';
       return sendJson(res, 404, errorBody(`Invalid URL (${req.method} ${path})`, 'invalid_request_error', null));
     }
-    if (apiKey !== null) {
+    {
       const auth = entry.headers['authorization'] || '';
-      if (auth !== `Bearer ${apiKey}`) {
+      const token = auth.startsWith('Bearer ') ? auth.slice(7) : null;
+      if (token !== null) entry.key_sha256 = sha8(token);
+      const acc = accounts.authenticate(token);
+      if (acc === null) {
         entry.scenario = 'unauthorized';
         const u = unauthorized(auth.replace(/^Bearer\s+/i, ''));
         return sendJson(res, u.status, u.json);
       }
+      if (acc) entry.account_label = acc.label;
     }
     let body = {};
     if (req.method === 'POST') {
@@ -360,6 +447,7 @@ export function createMock(opts = {}) {
       if (!body || typeof body !== 'object') body = {};
       entry.model = typeof body.model === 'string' ? body.model : null;
       entry.stream = body.stream === true;
+      if (typeof body.prompt_cache_key === 'string') entry.prompt_cache_key = body.prompt_cache_key.slice(0, 200);
       const lut = path === '/v1/chat/completions' ? lastUserTextChat(body) : lastUserTextResponses(body);
       entry.last_user_text = lut ? lut.slice(0, 2000) : null;
       if (Array.isArray(body.input)) {
@@ -387,9 +475,11 @@ export function createMock(opts = {}) {
   return {
     onRequest,
     getLog: () => log,
+    accounts,
     reset: () => {
       log = [];
       bodies.clear();
+      accounts.clear();
     },
   };
 }
@@ -403,7 +493,7 @@ function listen(server, host, port) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const mock = createMock({ apiKey: o.apiKey, models: o.models });
+  const mock = createMock({ apiKeys: o.apiKeys, models: o.models });
   const servers = [];
   const sockets = new Set();
   const track = (s) => {

@@ -1,15 +1,21 @@
 #include "app/cli.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <toml++/toml.h>
 
+#include <iterator>
 #include <regex>
+#include <sstream>
 #include <vector>
+
+#include "app/cli_internal.hpp"
 
 #include "crypto/relay_key.hpp"
 #include "crypto/secret_box.hpp"
 #include "store/sqlite/sqlite_config_store.hpp"
+#include "store/sqlite/sqlite_health_store.hpp"
 #include "test_support.hpp"
 
 namespace relay::app {
@@ -167,8 +173,147 @@ TEST_F(CliTest, AccountAddRejectsBadInput) {
                  "TEST_UPSTREAM_KEY"})
                 .rc,
             1);
+  EXPECT_EQ(add({"--api-key-env", "TEST_UPSTREAM_KEY", "--weight", "0"}), 1);
+  EXPECT_EQ(add({"--api-key-env", "TEST_UPSTREAM_KEY", "--max-concurrency", "-1"}), 1);
+  EXPECT_EQ(add({"--api-key-env", "TEST_UPSTREAM_KEY", "--weight", "x"}), 2);
   CliRun list = run({"account", "list"});
-  EXPECT_EQ(list.out, "NAME  BASE_URL  MODELS  CA  ENABLED\n");
+  EXPECT_EQ(list.out,
+            "NAME  BASE_URL  MODELS  WEIGHT  MAXCONC  ENABLED  STATE  SCORE  ERR%  TTFB_MS  "
+            "CACHE_HIT%  COOLING_UNTIL\n");
+}
+
+// Splits `account list` output into rows of whitespace-separated cells.
+std::vector<std::vector<std::string>> cells(const std::string& out) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    rows.emplace_back(std::istream_iterator<std::string>(words),
+                      std::istream_iterator<std::string>());
+  }
+  return rows;
+}
+
+TEST_F(CliTest, AccountSetAndListWithHealth) {
+  ScopedEnv env("TEST_UPSTREAM_KEY", "sk-proj-SECRET-1");
+  ASSERT_EQ(run({"account", "add", "main", "--base-url", "https://api.openai.com/v1",
+                 "--api-key-env", "TEST_UPSTREAM_KEY", "--weight", "3", "--max-concurrency", "8"})
+                .rc,
+            0);
+  ASSERT_EQ(run({"account", "add", "spare", "--base-url", "https://b.example/v1", "--api-key-env",
+                 "TEST_UPSTREAM_KEY"})
+                .rc,
+            0);
+  // Before serve has written anything, every health column is "-".
+  auto rows = cells(run({"account", "list"}).out);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1], (std::vector<std::string>{"main", "https://api.openai.com/v1", "*", "3", "8",
+                                               "yes", "-", "-", "-", "-", "-", "-"}));
+  EXPECT_EQ(rows[2][3], "1");
+  EXPECT_EQ(rows[2][4], "-");  // no concurrency limit
+
+  CliRun set = run({"account", "set", "spare", "--weight", "5", "--models", "gpt-5.5,gpt-x",
+                    "--base-url", "http://127.0.0.1:9/v1/"});
+  ASSERT_EQ(set.rc, 0) << set.err;
+  EXPECT_NE(set.out.find("weight 5"), std::string::npos) << set.out;
+  EXPECT_EQ(run({"account", "set", "spare"}).rc, 2);  // nothing to change
+  EXPECT_EQ(run({"account", "set", "nobody", "--weight", "2"}).rc, 1);
+  EXPECT_EQ(run({"account", "set", "spare", "--weight", "1001"}).rc, 1);
+  EXPECT_EQ(run({"account", "set", "spare", "--base-url", "ftp://x"}).rc, 1);
+  ASSERT_EQ(run({"account", "set", "main", "--max-concurrency", "0"}).rc, 0);
+
+  auto accounts = open_store()->list_accounts();
+  std::int64_t main_id = accounts.at(0).id, spare_id = accounts.at(1).id;
+  store::SqliteHealthStore health(data_ + "/relay.db");
+  store::AccountHealthRow h;
+  h.account_id = main_id;
+  h.account_name = "main";
+  h.state = "cooling";
+  h.score = 0.5;
+  h.error_rate = 0.25;
+  h.ttfb_ms = 420.4;
+  h.cooling_until_unix_ms = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
+  h.input_tokens = 2000;
+  h.cached_tokens = 1500;
+  h.last_failure = "server_error";
+  h.updated_at_unix_ms = cli::unix_now() * 1000;
+  store::AccountHealthRow idle = h;
+  idle.account_id = spare_id;
+  idle.account_name = "spare";
+  idle.state = "healthy";
+  idle.cooling_until_unix_ms = 0;
+  idle.input_tokens = idle.cached_tokens = 0;
+  health.write({h, idle}, {});
+
+  CliRun list = run({"account", "list"});
+  rows = cells(list.out);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1],
+            (std::vector<std::string>{"main", "https://api.openai.com/v1", "*", "3", "-", "yes",
+                                      "cooling", "0.50", "25.0", "420", "75.0", "22:13:20Z"}));
+  EXPECT_EQ(rows[2],
+            (std::vector<std::string>{"spare", "http://127.0.0.1:9/v1", "gpt-5.5,gpt-x", "5", "-",
+                                      "yes", "healthy", "0.50", "25.0", "420", "-", "-"}));
+  EXPECT_EQ(list.err.find("note:"), std::string::npos) << list.err;  // health is fresh
+  EXPECT_EQ(list.out.find("SECRET"), std::string::npos);
+
+  idle.updated_at_unix_ms = h.updated_at_unix_ms = 1'700'000'000'000;  // serve long gone
+  health.write({h, idle}, {});
+  EXPECT_NE(run({"account", "list"}).err.find("note: health as of 2023-11-14T22:13:20Z"),
+            std::string::npos);
+}
+
+TEST_F(CliTest, AccountEnableBumpsEnabledAtAndSaysSo) {
+  ScopedEnv env("TEST_UPSTREAM_KEY", "sk-x");
+  ASSERT_EQ(run({"account", "add", "main", "--base-url", "https://a.example/v1", "--api-key-env",
+                 "TEST_UPSTREAM_KEY"})
+                .rc,
+            0);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((data_ + "/relay.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE accounts SET enabled_at = 5", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const std::int64_t t0 = cli::unix_now() * 1000;
+  CliRun r = run({"account", "enable", "main"});  // already enabled: still stamps
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("clears a health-disable"), std::string::npos) << r.out;
+  EXPECT_GE(open_store()->load_snapshot()->accounts.at(0).enabled_at, t0);
+  EXPECT_EQ(run({"account", "enable", "nobody"}).rc, 1);
+}
+
+TEST_F(CliTest, AccountEvents) {
+  CliRun empty = run({"account", "events"});
+  ASSERT_EQ(empty.rc, 0) << empty.err;
+  EXPECT_EQ(empty.out, "TIME  ACCOUNT  CHANGE  CAUSE\n");
+
+  store::SqliteHealthStore health(data_ + "/relay.db");
+  const std::int64_t t = cli::unix_now() * 1000;
+  health.write({}, {{1, "main", "healthy", "cooling", "server_error", t - 3000},
+                    {2, "spare", "healthy", "disabled", "auth", t - 2000},
+                    {1, "main", "cooling", "half_open", "window_over", t - 1000}});
+  CliRun all = run({"account", "events"});
+  ASSERT_EQ(all.rc, 0) << all.err;
+  auto rows = cells(all.out);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[1], (std::vector<std::string>{cli::format_utc(t / 1000 - 3), "main", "healthy",
+                                               "→", "cooling", "server_error"}));
+  EXPECT_EQ(rows[3][1], "main");
+  EXPECT_EQ(rows[3][4], "half_open");
+  // Columns line up although "→" is three bytes.
+  std::istringstream lines(all.out);
+  std::string header, first;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  EXPECT_EQ(header.find("CAUSE"), first.find("server_error") - 2);  // 2 bytes of "→" extra
+
+  auto main_only = cells(run({"account", "events", "main", "--limit", "1"}).out);
+  ASSERT_EQ(main_only.size(), 2u);
+  EXPECT_EQ(main_only[1][4], "half_open");
+  auto spare = cells(run({"account", "events", "spare"}).out);
+  ASSERT_EQ(spare.size(), 2u);
+  EXPECT_EQ(spare[1][5], "auth");
+  EXPECT_EQ(run({"account", "events", "--limit", "0"}).rc, 2);
 }
 
 TEST_F(CliTest, ErrorsAndUsage) {

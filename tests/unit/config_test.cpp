@@ -136,5 +136,143 @@ TEST_F(ConfigTest, UnknownEnvNamesAreIgnored) {
   EXPECT_EQ(c.server.listen, "127.0.0.1:8080");
 }
 
+using pool::FailureClass;
+using pool::Millis;
+
+const pool::ClassPolicy& policy(const Config& c, FailureClass f) {
+  return c.pool.for_class(f);
+}
+
+TEST_F(ConfigTest, PoolDefaultsAreThePoolsOwn) {
+  Config c = load_config("");
+  pool::PoolConfig d;
+  EXPECT_EQ(c.pool.max_attempts, d.max_attempts);
+  EXPECT_EQ(c.pool.probe_path, "/v1/models");
+  EXPECT_EQ(c.pool.affinity_ttl, Millis{3'600'000});
+  EXPECT_TRUE(policy(c, FailureClass::kAuth).disables);
+  EXPECT_EQ(policy(c, FailureClass::kRateLimited).max_cooldown, Millis{300'000});
+  EXPECT_NO_THROW(apply_env_overrides(c));  // the defaults pass their own checks
+}
+
+TEST_F(ConfigTest, TomlSetsEveryPoolKey) {
+  Config c = load_config(write(R"(
+[pool]
+half_open_successes = 3
+ewma_alpha = 0.5
+affinity_ttl_ms = 600000
+affinity_max_entries = 5000
+max_attempts = 4
+attempt_deadline_ms = 30000
+holdback_bytes = 65536
+probe_disabled = true
+probe_interval_ms = 2000
+probe_path = "/v1/responses/probe"
+connect_base_ms = 100
+connect_max_ms = 200
+timeout_base_ms = 300
+timeout_max_ms = 400
+server_error_base_ms = 500
+server_error_max_ms = 600
+overloaded_base_ms = 700
+overloaded_max_ms = 800
+rate_limited_base_ms = 900
+rate_limited_max_ms = 1000
+auth_disables = false
+)"));
+  EXPECT_EQ(c.pool.half_open_successes, 3);
+  EXPECT_DOUBLE_EQ(c.pool.ewma_alpha, 0.5);
+  EXPECT_EQ(c.pool.affinity_ttl, Millis{600'000});
+  EXPECT_EQ(c.pool.affinity_max_entries, 5000u);
+  EXPECT_EQ(c.pool.max_attempts, 4);
+  EXPECT_EQ(c.pool.attempt_deadline, Millis{30'000});
+  EXPECT_EQ(c.pool.holdback_bytes, 65536u);
+  EXPECT_TRUE(c.pool.probe_disabled);
+  EXPECT_EQ(c.pool.probe_interval, Millis{2000});
+  EXPECT_EQ(c.pool.probe_path, "/v1/responses/probe");
+  const std::pair<FailureClass, int> expected[] = {{FailureClass::kConnect, 100},
+                                                   {FailureClass::kTimeout, 300},
+                                                   {FailureClass::kServerError, 500},
+                                                   {FailureClass::kOverloaded, 700},
+                                                   {FailureClass::kRateLimited, 900}};
+  for (auto [cls, base] : expected) {
+    EXPECT_EQ(policy(c, cls).base_cooldown, Millis{base});
+    EXPECT_EQ(policy(c, cls).max_cooldown, Millis{base + 100});
+    EXPECT_TRUE(policy(c, cls).penalize);  // untouched by config
+  }
+  EXPECT_FALSE(policy(c, FailureClass::kAuth).disables);
+  EXPECT_FALSE(policy(c, FailureClass::kClientError).penalize);
+  // An integer is a fine value for the one float key.
+  EXPECT_DOUBLE_EQ(load_config(write("[pool]\newma_alpha = 1\n")).pool.ewma_alpha, 1.0);
+}
+
+TEST_F(ConfigTest, PoolValuesAreChecked) {
+  const std::pair<const char*, const char*> bad[] = {
+      {"ewma_alpha = 0", "pool.ewma_alpha"},
+      {"ewma_alpha = 1.5", "pool.ewma_alpha"},
+      {"ewma_alpha = \"0.5\"", "expected a number"},
+      {"max_attempts = 0", "must be 1..10"},
+      {"max_attempts = 11", "pool.max_attempts"},
+      {"half_open_successes = 0", "pool.half_open_successes"},
+      {"probe_interval_ms = 0", "pool.probe_interval_ms"},
+      {"probe_path = \"/models\"", "/v1/"},
+      {"probe_path = \"/v1/\"", "pool.probe_path"},
+      {"probe_path = \"/v1/a b\"", "pool.probe_path"},
+      {"probe_disabled = 1", "expected a boolean"},
+      {"auth_disables = \"no\"", "expected a boolean"},
+      {"connect_max_ms = 9999999999", "pool.connect_max_ms"},
+      {"connect_base_ms = -1", "pool.connect_base_ms"},
+      {"server_error_base_ms = 70000", "pool.server_error_base_ms (70000) must not exceed"},
+      {"affinty_ttl_ms = 1", "unknown key"},
+  };
+  for (auto [line, want] : bad) {
+    std::string msg = error_of([&] { load_config(write(std::string("[pool]\n") + line + "\n")); });
+    EXPECT_NE(msg.find(want), std::string::npos) << line << " -> " << msg;
+  }
+}
+
+TEST_F(ConfigTest, PoolEnvOverrides) {
+  Config c = load_config(write("[pool]\nmax_attempts = 2\nprobe_disabled = true\n"));
+  ScopedEnv attempts("CODEX_RELAY_POOL_MAX_ATTEMPTS", "5");
+  ScopedEnv alpha("CODEX_RELAY_POOL_EWMA_ALPHA", "0.25");
+  ScopedEnv probe("CODEX_RELAY_POOL_PROBE_DISABLED", "false");
+  ScopedEnv auth("CODEX_RELAY_POOL_AUTH_DISABLES", "0");
+  ScopedEnv path("CODEX_RELAY_POOL_PROBE_PATH", "/v1/models/gpt-5.5");
+  ScopedEnv rl("CODEX_RELAY_POOL_RATE_LIMITED_MAX_MS", "60000");
+  ScopedEnv ttl("CODEX_RELAY_POOL_AFFINITY_TTL_MS", "1000");
+  apply_env_overrides(c);
+  EXPECT_EQ(c.pool.max_attempts, 5);
+  EXPECT_DOUBLE_EQ(c.pool.ewma_alpha, 0.25);
+  EXPECT_FALSE(c.pool.probe_disabled);
+  EXPECT_FALSE(policy(c, FailureClass::kAuth).disables);
+  EXPECT_EQ(c.pool.probe_path, "/v1/models/gpt-5.5");
+  EXPECT_EQ(policy(c, FailureClass::kRateLimited).max_cooldown, Millis{60'000});
+  EXPECT_EQ(c.pool.affinity_ttl, Millis{1000});
+}
+
+TEST_F(ConfigTest, BadPoolEnvNamesTheVariable) {
+  const std::pair<const char*, const char*> bad[] = {
+      {"CODEX_RELAY_POOL_EWMA_ALPHA", "0"},      {"CODEX_RELAY_POOL_EWMA_ALPHA", "abc"},
+      {"CODEX_RELAY_POOL_EWMA_ALPHA", "0.5x"},   {"CODEX_RELAY_POOL_PROBE_DISABLED", "yes"},
+      {"CODEX_RELAY_POOL_MAX_ATTEMPTS", "11"},   {"CODEX_RELAY_POOL_PROBE_PATH", "/v2/x"},
+      {"CODEX_RELAY_POOL_HOLDBACK_BYTES", "-1"},
+  };
+  for (auto [var, value] : bad) {
+    Config c;
+    ScopedEnv env(var, value);
+    std::string msg = error_of([&] { apply_env_overrides(c); });
+    EXPECT_NE(msg.find(var), std::string::npos) << var << "=" << value << " -> " << msg;
+  }
+  // A base above its cap is caught whichever layer set it.
+  Config c;
+  ScopedEnv base("CODEX_RELAY_POOL_TIMEOUT_BASE_MS", "500000");
+  EXPECT_NE(error_of([&] { apply_env_overrides(c); }).find("pool.timeout_base_ms"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, StreamFirstByteTimeoutIsSettable) {
+  Config c = load_config(write("[upstream]\nstream_first_byte_timeout_ms = 5000\n"));
+  EXPECT_EQ(c.upstream.stream_first_byte_timeout_ms, 5000);
+}
+
 }  // namespace
 }  // namespace relay::app

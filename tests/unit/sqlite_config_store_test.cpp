@@ -5,10 +5,13 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <regex>
 
 #include "store/sqlite/migrations.hpp"
+#include "store/sqlite/sqlite_health_store.hpp"
 #include "test_support.hpp"
 
 namespace relay::store {
@@ -283,8 +286,163 @@ TEST_F(SqliteConfigStoreTest, ChangeTokenSeesOwnAndOtherWrites) {
   const auto t2 = poller->change_token();
   EXPECT_NE(t2, t1);
 
-  poller->add_tenant("team-b");  // own write: invisible to data_version alone
+  poller->add_tenant("team-b");  // own write counts too
   EXPECT_NE(poller->change_token(), t2);
+}
+
+std::int64_t unix_ms_now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+TEST_F(SqliteConfigStoreTest, FreshDbHasPoolColumnsAndHealthTables) {
+  open()->add_account(account("main"));
+  EXPECT_EQ(raw_count(db_, "SELECT weight FROM accounts"), 1);
+  EXPECT_EQ(raw_count(db_, "SELECT max_concurrency FROM accounts"), 0);
+  EXPECT_GT(raw_count(db_, "SELECT enabled_at FROM accounts"), 0);  // stamped on add
+  EXPECT_EQ(raw_count(db_, "SELECT COUNT(*) FROM account_health"), 0);
+  EXPECT_EQ(raw_count(db_, "SELECT COUNT(*) FROM account_events"), 0);
+  EXPECT_EQ(raw_count(db_,
+                      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
+                      "name = 'account_events_at_ms'"),
+            1);
+}
+
+// A db written by the previous release (schema version 2) gains the pool columns with their
+// defaults, and its accounts keep working.
+TEST_F(SqliteConfigStoreTest, UpgradeFromVersion2) {
+  auto migrations = sqlite::config_migrations();
+  ASSERT_GE(migrations.size(), 3u);
+  ASSERT_EQ(migrations[2].version, 3);
+  std::string hex;
+  for (unsigned char c : box_->seal("sk-old", "account:old")) hex += fmt::format("{:02x}", c);
+  raw_exec(db_, std::string(migrations[0].sql) + migrations[1].sql +
+                    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                    "applied_at INTEGER NOT NULL);"
+                    "INSERT INTO schema_migrations VALUES (1, 0), (2, 0);"
+                    "INSERT INTO accounts (name, base_url, credential, models, created_at) "
+                    "VALUES ('old', 'https://api.example.com/v1', x'" +
+                    hex + "', 'gpt-5.5', 1);");
+  auto s = open();
+  EXPECT_EQ(raw_count(db_, "SELECT MAX(version) FROM schema_migrations"), 3);
+  auto snap = s->load_snapshot();
+  ASSERT_EQ(snap->accounts.size(), 1u);
+  const SnapshotAccount& a = snap->accounts[0];
+  EXPECT_EQ(a.credential, "sk-old");
+  EXPECT_EQ(a.weight, 1);
+  EXPECT_EQ(a.max_concurrency, 0);
+  EXPECT_EQ(a.enabled_at, 0);
+  EXPECT_EQ(s->list_accounts().at(0).weight, 1);
+  EXPECT_EQ(raw_count(db_, "SELECT COUNT(*) FROM account_events"), 0);
+}
+
+TEST_F(SqliteConfigStoreTest, WeightAndConcurrencyAreStoredAndValidated) {
+  auto s = open();
+  NewAccount a = account("main");
+  a.weight = 7;
+  a.max_concurrency = 12;
+  s->add_account(a);
+  auto list = s->list_accounts();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].weight, 7);
+  EXPECT_EQ(list[0].max_concurrency, 12);
+  EXPECT_EQ(s->load_snapshot()->accounts.at(0).weight, 7);
+  EXPECT_EQ(s->load_snapshot()->accounts.at(0).max_concurrency, 12);
+
+  for (auto [w, c] :
+       std::vector<std::pair<int, int>>{{0, 0}, {1001, 0}, {-1, 0}, {1, -1}, {1, 100'001}}) {
+    NewAccount bad = account("bad");
+    bad.weight = w;
+    bad.max_concurrency = c;
+    EXPECT_EQ(kind_of([&] { s->add_account(bad); }), Kind::kInvalid) << w << " " << c;
+    EXPECT_EQ(kind_of([&] { s->update_account("main", {w, c, {}, {}}); }), Kind::kInvalid);
+  }
+  a = account("edge");
+  a.weight = 1000;
+  a.max_concurrency = 100'000;
+  EXPECT_NO_THROW(s->add_account(a));
+  EXPECT_EQ(s->list_accounts().size(), 2u);
+}
+
+TEST_F(SqliteConfigStoreTest, UpdateAccountChangesOnlyWhatIsGiven) {
+  auto s = open();
+  s->add_account(account("main"));
+  const auto before = s->change_token();
+  s->update_account("main", {.weight = 4});
+  EXPECT_NE(s->change_token(), before);
+  Account a = s->list_accounts().at(0);
+  EXPECT_EQ(a.weight, 4);
+  EXPECT_EQ(a.max_concurrency, 0);
+  EXPECT_EQ(a.models, (std::vector<std::string>{"gpt-5.5", "gpt-5.5-mini"}));
+  EXPECT_EQ(a.base_url, "https://api.example.com/v1");
+
+  s->update_account("main", {.max_concurrency = 3,
+                             .models = std::vector<std::string>{"gpt-x"},
+                             .base_url = std::string("http://127.0.0.1:9/v1")});
+  a = s->list_accounts().at(0);
+  EXPECT_EQ(a.weight, 4);
+  EXPECT_EQ(a.max_concurrency, 3);
+  EXPECT_EQ(a.models, (std::vector<std::string>{"gpt-x"}));
+  EXPECT_EQ(a.base_url, "http://127.0.0.1:9/v1");
+  s->update_account("main", {.models = std::vector<std::string>{}});  // every model
+  EXPECT_TRUE(s->list_accounts().at(0).models.empty());
+  EXPECT_EQ(s->load_snapshot()->accounts.at(0).credential, "sk-test-credential");
+
+  EXPECT_EQ(kind_of([&] { s->update_account("nobody", {.weight = 2}); }), Kind::kNotFound);
+  EXPECT_EQ(kind_of([&] { s->update_account("main", {.base_url = std::string("ftp://x")}); }),
+            Kind::kInvalid);
+  EXPECT_EQ(
+      kind_of([&] { s->update_account("main", {.models = std::vector<std::string>{"a,b"}}); }),
+      Kind::kInvalid);
+  EXPECT_EQ(s->list_accounts().at(0).base_url, "http://127.0.0.1:9/v1");  // untouched by those
+}
+
+TEST_F(SqliteConfigStoreTest, EnableAlwaysStampsEnabledAt) {
+  auto s = open();
+  const std::int64_t t0 = unix_ms_now();
+  s->add_account(account("main"));
+  const std::int64_t added = s->load_snapshot()->accounts.at(0).enabled_at;
+  EXPECT_GE(added, t0);
+
+  // Re-enabling an enabled account still stamps it: that clears a health-disable.
+  raw_exec(db_, "UPDATE accounts SET enabled_at = 5");
+  s->set_account_enabled("main", true);
+  const std::int64_t first = s->load_snapshot()->accounts.at(0).enabled_at;
+  EXPECT_GE(first, t0);
+  EXPECT_LE(first, unix_ms_now());
+
+  raw_exec(db_, "UPDATE accounts SET enabled_at = 5");
+  s->set_account_enabled("main", false);
+  auto snap = s->load_snapshot();
+  EXPECT_FALSE(snap->accounts.at(0).enabled);
+  EXPECT_EQ(snap->accounts.at(0).enabled_at, 5);  // disabling leaves it alone
+  s->set_account_enabled("main", true);
+  snap = s->load_snapshot();
+  EXPECT_TRUE(snap->accounts.at(0).enabled);
+  EXPECT_GE(snap->accounts.at(0).enabled_at, t0);
+  EXPECT_EQ(kind_of([&] { s->set_account_enabled("nobody", true); }), Kind::kNotFound);
+}
+
+// serve opens the config store and then the health store on the same file. Opening the second
+// must not drop the first's POSIX locks (closing any descriptor of a file drops them all), or
+// the next CLI process to close its connection believes it is the last user and deletes the
+// WAL under serve.
+TEST_F(SqliteConfigStoreTest, SecondConnectionKeepsTheFirstOnesLocks) {
+  auto config = open();
+  config->add_tenant("team");
+  SqliteHealthStore health(db_);
+  // What serve does next: reads config, writes health.
+  config->load_snapshot();
+  health.write({}, {});
+  config->change_token();
+  struct stat st {};
+  ASSERT_EQ(::stat((db_ + "-wal").c_str(), &st), 0);
+  // A separate program (not a fork: a forked child inherits SQLite's in-process lock
+  // bookkeeping and would never ask the kernel).
+  std::string cmd = "sqlite3 '" + db_ + "' 'SELECT COUNT(*) FROM tenants;' >/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "needs the sqlite3 program (scripts/setup.sh --test)";
+  EXPECT_EQ(::stat((db_ + "-wal").c_str(), &st), 0) << "another process deleted serve's WAL";
+  EXPECT_EQ(config->list_tenants().size(), 1u);
 }
 
 }  // namespace

@@ -47,6 +47,62 @@ CREATE TABLE store_meta (
   value BLOB NOT NULL
 );
 )sql"},
+    // Account pool (issue 3): traffic shares, concurrency caps, and what `serve` reports about
+    // health. enabled_at is bumped by every operator enable, which is how the pool learns that
+    // a health-disabled account was re-enabled. Health rows carry no foreign key: serve replaces
+    // them wholesale and must not fail because an account was removed meanwhile.
+    // config_version counts commits to the config tables (triggers, so raw edits count too):
+    // PRAGMA data_version would also move on serve's once-a-second health write and make the
+    // poller reload the snapshot every second.
+    {3, R"sql(
+ALTER TABLE accounts ADD COLUMN weight          INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE accounts ADD COLUMN max_concurrency INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN enabled_at      INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE account_health (
+  account_id       INTEGER PRIMARY KEY,
+  account_name     TEXT    NOT NULL,
+  state            TEXT    NOT NULL,
+  score            REAL    NOT NULL,
+  error_rate       REAL    NOT NULL,
+  ttfb_ms          REAL    NOT NULL,
+  cooling_until_ms INTEGER NOT NULL,
+  requests         INTEGER NOT NULL,
+  input_tokens     INTEGER NOT NULL,
+  cached_tokens    INTEGER NOT NULL,
+  last_failure     TEXT    NOT NULL,
+  updated_at_ms    INTEGER NOT NULL
+);
+CREATE TABLE account_events (
+  id           INTEGER PRIMARY KEY,
+  account_id   INTEGER NOT NULL,
+  account_name TEXT    NOT NULL,
+  from_state   TEXT    NOT NULL,
+  to_state     TEXT    NOT NULL,
+  cause        TEXT    NOT NULL,
+  at_ms        INTEGER NOT NULL
+);
+CREATE INDEX account_events_at_ms ON account_events(at_ms);
+CREATE TABLE config_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+INSERT INTO config_version VALUES (1, 0);
+CREATE TRIGGER tenants_ins_bump AFTER INSERT ON tenants
+  BEGIN UPDATE config_version SET n = n + 1; END;
+CREATE TRIGGER tenants_upd_bump AFTER UPDATE ON tenants
+  BEGIN UPDATE config_version SET n = n + 1; END;
+CREATE TRIGGER tenants_del_bump AFTER DELETE ON tenants
+  BEGIN UPDATE config_version SET n = n + 1; END;
+CREATE TRIGGER api_keys_ins_bump AFTER INSERT ON api_keys
+  BEGIN UPDATE config_version SET n = n + 1; END;
+CREATE TRIGGER api_keys_upd_bump AFTER UPDATE ON api_keys
+  BEGIN UPDATE config_version SET n = n + 1; END;
+CREATE TRIGGER api_keys_del_bump AFTER DELETE ON api_keys
+  BEGIN UPDATE config_version SET n = n + 1; END;
+CREATE TRIGGER accounts_ins_bump AFTER INSERT ON accounts
+  BEGIN UPDATE config_version SET n = n + 1; END;
+CREATE TRIGGER accounts_upd_bump AFTER UPDATE ON accounts
+  BEGIN UPDATE config_version SET n = n + 1; END;
+CREATE TRIGGER accounts_del_bump AFTER DELETE ON accounts
+  BEGIN UPDATE config_version SET n = n + 1; END;
+)sql"},
 };
 
 int max_applied(sqlite3* db) {

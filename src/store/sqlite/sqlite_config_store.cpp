@@ -1,14 +1,13 @@
 #include "store/sqlite/sqlite_config_store.hpp"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
+#include <chrono>
 #include <ctime>
 
 #include "crypto/relay_key.hpp"
-#include "store/sqlite/migrations.hpp"
+#include "store/sqlite/connection.hpp"
 #include "store/sqlite/statement.hpp"
 
 namespace relay::store {
@@ -22,6 +21,11 @@ std::int64_t now() {
   return static_cast<std::int64_t>(std::time(nullptr));
 }
 
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 bool is_unique_violation(int rc) {
   return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
 }
@@ -31,6 +35,18 @@ void require_name(std::string_view what, std::string_view name) {
     throw StoreError(Kind::kInvalid, std::string(what) + " name '" + std::string(name) +
                                          "' is invalid: use 1-64 of A-Z a-z 0-9 . _ - "
                                          "starting with a letter or digit");
+}
+
+void require_limits(std::optional<int> weight, std::optional<int> max_concurrency) {
+  if (weight && (*weight < 1 || *weight > 1000))
+    throw StoreError(Kind::kInvalid, "weight must be 1..1000");
+  if (max_concurrency && (*max_concurrency < 0 || *max_concurrency > 100'000))
+    throw StoreError(Kind::kInvalid, "max concurrency must be 0..100000 (0: no limit)");
+}
+
+void require_base_url(const std::string& url) {
+  if (!url.starts_with("http://") && !url.starts_with("https://"))
+    throw StoreError(Kind::kInvalid, "base URL must start with http:// or https://");
 }
 
 std::string account_aad(std::string_view name) {
@@ -67,14 +83,6 @@ bool is_lower_hex64(std::string_view s) {
   return true;
 }
 
-// SQLite creates the file 0644 (minus umask); it holds key hashes and sealed credentials, and
-// SQLite gives the -wal/-shm files the main file's mode, so create it private up front.
-void precreate_private(const std::string& path) {
-  if (path.empty() || path == ":memory:" || path.starts_with("file:")) return;
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd >= 0) ::close(fd);
-}
-
 }  // namespace
 
 bool is_valid_name(std::string_view name) {
@@ -91,20 +99,8 @@ SqliteConfigStore::SqliteConfigStore(const std::string& db_path,
                                      std::shared_ptr<crypto::SecretBox> box)
     : box_(std::move(box)) {
   if (!box_) throw std::invalid_argument("SqliteConfigStore needs a SecretBox");
-  precreate_private(db_path);
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
-  if (sqlite3_open_v2(db_path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    throw StoreError(Kind::kIo, "cannot open " + db_path + ": " + msg);
-  }
+  db_ = sqlite::open_database(db_path);
   try {
-    sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, 5000);
-    sqlite::exec(db_, "PRAGMA journal_mode=WAL");
-    sqlite::exec(db_, "PRAGMA synchronous=NORMAL");
-    sqlite::exec(db_, "PRAGMA foreign_keys=ON");
-    sqlite::migrate(db_, sqlite::config_migrations());
     check_master_key();
   } catch (...) {
     sqlite3_close(db_);
@@ -146,7 +142,6 @@ Tenant SqliteConfigStore::add_tenant(std::string_view name) {
     throw StoreError(Kind::kAlreadyExists, "tenant '" + t.name + "' already exists");
   if (rc != SQLITE_DONE) ins.fail("add tenant");
   t.id = sqlite3_last_insert_rowid(db_);
-  ++own_writes_;
   return t;
 }
 
@@ -164,7 +159,6 @@ void SqliteConfigStore::set_enabled(const char* table, const char* what, std::st
   up.step();
   if (sqlite3_changes(db_) == 0)
     throw StoreError(Kind::kNotFound, std::string(what) + " '" + std::string(name) + "' not found");
-  ++own_writes_;
 }
 
 void SqliteConfigStore::set_tenant_enabled(std::string_view name, bool enabled) {
@@ -200,7 +194,6 @@ KeyRecord SqliteConfigStore::add_key(std::string_view tenant, std::string_view k
     ins.fail("add key");
   }
   tx.commit();
-  ++own_writes_;
   return rec;
 }
 
@@ -225,57 +218,92 @@ void SqliteConfigStore::revoke_key(std::string_view key_id) {
   up.bind(1, now()).bind(2, key_id);
   up.step();
   tx.commit();
-  ++own_writes_;
 }
 
 Account SqliteConfigStore::add_account(const NewAccount& a) {
   require_name("account", a.name);
-  if (!a.base_url.starts_with("http://") && !a.base_url.starts_with("https://"))
-    throw StoreError(Kind::kInvalid, "base URL must start with http:// or https://");
+  require_base_url(a.base_url);
+  require_limits(a.weight, a.max_concurrency);
   if (a.credential.empty()) throw StoreError(Kind::kInvalid, "credential must not be empty");
-  Account acc{0, a.name, a.base_url, a.models, a.ca_file, true, now()};
+  Account acc{0, a.name, a.base_url, a.models, a.ca_file, true, now(), a.weight, a.max_concurrency};
   const std::string models = join_models(a.models);
   std::string sealed = box_->seal(a.credential, account_aad(a.name));
-  Stmt ins(db_,
-           "INSERT INTO accounts (name, base_url, credential, models, ca_file, enabled, "
-           "created_at) VALUES (?, ?, ?, ?, ?, 1, ?)");
+  Stmt ins(
+      db_,
+      "INSERT INTO accounts (name, base_url, credential, models, ca_file, enabled, "
+      "created_at, weight, max_concurrency, enabled_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)");
   ins.bind(1, a.name).bind(2, a.base_url).bind_blob(3, sealed).bind(4, models);
-  ins.bind(5, a.ca_file).bind(6, acc.created_at);
+  ins.bind(5, a.ca_file).bind(6, acc.created_at).bind(7, std::int64_t{a.weight});
+  ins.bind(8, std::int64_t{a.max_concurrency}).bind(9, now_ms());
   int rc = ins.step_code();
   if (is_unique_violation(rc))
     throw StoreError(Kind::kAlreadyExists, "account '" + a.name + "' already exists");
   if (rc != SQLITE_DONE) ins.fail("add account");
   acc.id = sqlite3_last_insert_rowid(db_);
-  ++own_writes_;
   return acc;
 }
 
 std::vector<Account> SqliteConfigStore::list_accounts() {
   std::vector<Account> out;
   Stmt q(db_,
-         "SELECT id, name, base_url, models, ca_file, enabled, created_at FROM accounts "
-         "ORDER BY name");
+         "SELECT id, name, base_url, models, ca_file, enabled, created_at, weight, "
+         "max_concurrency FROM accounts ORDER BY name");
   while (q.step())
     out.push_back({q.int64(0), q.text(1), q.text(2), split_models(q.text(3)), q.text(4),
-                   q.int64(5) != 0, q.int64(6)});
+                   q.int64(5) != 0, q.int64(6), static_cast<int>(q.int64(7)),
+                   static_cast<int>(q.int64(8))});
   return out;
 }
 
 void SqliteConfigStore::set_account_enabled(std::string_view name, bool enabled) {
-  set_enabled("accounts", "account", name, enabled);
+  if (!enabled) return set_enabled("accounts", "account", name, false);
+  Stmt up(db_, "UPDATE accounts SET enabled = 1, enabled_at = ? WHERE name = ?");
+  up.bind(1, now_ms()).bind(2, name);
+  up.step();
+  if (sqlite3_changes(db_) == 0)
+    throw StoreError(Kind::kNotFound, "account '" + std::string(name) + "' not found");
+}
+
+void SqliteConfigStore::update_account(std::string_view name, const AccountUpdate& u) {
+  require_limits(u.weight, u.max_concurrency);
+  if (u.base_url) require_base_url(*u.base_url);
+  std::optional<std::string> models;
+  if (u.models) models = join_models(*u.models);
+  // NULL keeps the column as it is, so one statement covers every combination of fields.
+  Stmt up(db_,
+          "UPDATE accounts SET weight = COALESCE(?, weight), "
+          "max_concurrency = COALESCE(?, max_concurrency), models = COALESCE(?, models), "
+          "base_url = COALESCE(?, base_url) WHERE name = ?");
+  auto bind_opt = [&up](int i, const auto& v) {
+    if (v)
+      up.bind(i, *v);
+    else
+      up.bind(i, std::optional<std::int64_t>{});  // NULL
+  };
+  auto widen = [](std::optional<int> v) {
+    return v ? std::optional<std::int64_t>(*v) : std::nullopt;
+  };
+  bind_opt(1, widen(u.weight));
+  bind_opt(2, widen(u.max_concurrency));
+  bind_opt(3, models);
+  bind_opt(4, u.base_url);
+  up.bind(5, name);
+  up.step();
+  if (sqlite3_changes(db_) == 0)
+    throw StoreError(Kind::kNotFound, "account '" + std::string(name) + "' not found");
 }
 
 std::uint64_t SqliteConfigStore::change_token() {
-  Stmt q(db_, "PRAGMA data_version");
-  q.step();
-  return (static_cast<std::uint64_t>(q.int64(0)) << 32) + own_writes_.load();
+  Stmt q(db_, "SELECT n FROM config_version");
+  if (!q.step()) q.fail("read config version");
+  return static_cast<std::uint64_t>(q.int64(0));
 }
 
 SnapshotPtr SqliteConfigStore::load_snapshot() {
   auto snap = std::make_shared<Snapshot>();
-  // Taken before the read: a commit racing with it makes the next poll reload, never miss.
-  snap->version = change_token();
   Transaction tx(db_, Transaction::Mode::kDeferred);
+  // Read inside the transaction, so the version names exactly the state read below.
+  snap->version = change_token();
   Stmt keys(db_,
             "SELECT k.key_hash, k.id, t.id, t.name, t.enabled, k.expires_at, k.revoked_at "
             "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id");
@@ -285,8 +313,8 @@ SnapshotPtr SqliteConfigStore::load_snapshot() {
                                   keys.opt_int64(5), !keys.is_null(6)});
 
   Stmt accs(db_,
-            "SELECT id, name, base_url, models, ca_file, enabled, credential FROM accounts "
-            "ORDER BY id");
+            "SELECT id, name, base_url, models, ca_file, enabled, credential, weight, "
+            "max_concurrency, enabled_at FROM accounts ORDER BY id");
   while (accs.step()) {
     std::string name = accs.text(1);
     auto credential = box_->open(accs.text(6), account_aad(name));
@@ -297,9 +325,17 @@ SnapshotPtr SqliteConfigStore::load_snapshot() {
           name);
       continue;
     }
-    snap->accounts.push_back({accs.int64(0), std::move(name), accs.text(2),
-                              split_models(accs.text(3)), accs.text(4), accs.int64(5) != 0,
-                              std::move(*credential)});
+    SnapshotAccount& a = snap->accounts.emplace_back();
+    a.id = accs.int64(0);
+    a.name = std::move(name);
+    a.base_url = accs.text(2);
+    a.models = split_models(accs.text(3));
+    a.ca_file = accs.text(4);
+    a.enabled = accs.int64(5) != 0;
+    a.weight = static_cast<int>(accs.int64(7));
+    a.max_concurrency = static_cast<int>(accs.int64(8));
+    a.enabled_at = accs.int64(9);
+    a.credential = std::move(*credential);
   }
   tx.commit();
   return snap;

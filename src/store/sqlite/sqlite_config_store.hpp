@@ -7,7 +7,6 @@
 // SQLite's state, but multi-statement operations are not atomic across threads sharing it.
 #include <sqlite3.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
 
@@ -36,6 +35,7 @@ class SqliteConfigStore final : public ConfigStore {
   Account add_account(const NewAccount& account) override;
   std::vector<Account> list_accounts() override;
   void set_account_enabled(std::string_view name, bool enabled) override;
+  void update_account(std::string_view name, const AccountUpdate& update) override;
 
   std::uint64_t change_token() override;
   SnapshotPtr load_snapshot() override;
@@ -46,8 +46,6 @@ class SqliteConfigStore final : public ConfigStore {
 
   sqlite3* db_ = nullptr;
   std::shared_ptr<crypto::SecretBox> box_;
-  // PRAGMA data_version ignores this connection's own commits, so count those here.
-  std::atomic<std::uint64_t> own_writes_{0};
 };
 
 // [A-Za-z0-9][A-Za-z0-9._-]{0,63}

@@ -48,6 +48,11 @@ Stmt& Stmt::bind_blob(int i, std::string_view data) {
   return *this;
 }
 
+Stmt& Stmt::bind_double(int i, double v) {
+  if (sqlite3_bind_double(stmt_, i, v) != SQLITE_OK) throw_io(db_, "bind");
+  return *this;
+}
+
 bool Stmt::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

@@ -27,14 +27,19 @@ class Stmt {
   Stmt& bind(int i, std::int64_t v);
   Stmt& bind(int i, std::optional<std::int64_t> v);
   Stmt& bind_blob(int i, std::string_view data);
+  // Not a bind() overload: an int argument would then be ambiguous between int64 and double.
+  Stmt& bind_double(int i, double v);
 
   // true: a row is ready; false: done. Throws on any error.
   bool step();
   // The raw result code (extended codes are on), for callers that map constraint failures.
   int step_code() { return sqlite3_step(stmt_); }
   [[noreturn]] void fail(std::string_view what) const { throw_io(db_, what); }
+  // Makes the statement runnable again (bindings stay), for one insert per row in a loop.
+  void reset() { sqlite3_reset(stmt_); }
 
   std::int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const { return sqlite3_column_double(stmt_, col); }
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::optional<std::int64_t> opt_int64(int col) const;
   std::string text(int col) const;  // text or blob bytes; "" for NULL

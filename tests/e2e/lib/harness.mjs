@@ -33,6 +33,30 @@ export const RELAY_ENV = {
   CODEX_RELAY_UPSTREAM_HEARTBEAT_INTERVAL_MS: '300',
 };
 
+/**
+ * Account-pool settings for the pool tests (small, so cool-downs and probes fit in a test run).
+ * Not part of RELAY_ENV: the other tests run with the relay's defaults.
+ */
+export const POOL_ENV = {
+  CODEX_RELAY_POOL_MAX_ATTEMPTS: '3',
+  // Cool-down windows: base doubles per consecutive failure, up to max (docs/pool.md).
+  CODEX_RELAY_POOL_SERVER_ERROR_BASE_MS: '1000',
+  CODEX_RELAY_POOL_SERVER_ERROR_MAX_MS: '4000',
+  CODEX_RELAY_POOL_RATE_LIMITED_BASE_MS: '1000',
+  CODEX_RELAY_POOL_RATE_LIMITED_MAX_MS: '4000',
+  CODEX_RELAY_POOL_TIMEOUT_BASE_MS: '1000',
+  CODEX_RELAY_POOL_TIMEOUT_MAX_MS: '4000',
+  CODEX_RELAY_POOL_CONNECT_BASE_MS: '1000',
+  CODEX_RELAY_POOL_CONNECT_MAX_MS: '4000',
+  CODEX_RELAY_POOL_OVERLOADED_BASE_MS: '1000',
+  CODEX_RELAY_POOL_OVERLOADED_MAX_MS: '4000',
+  CODEX_RELAY_POOL_HALF_OPEN_SUCCESSES: '2',
+  CODEX_RELAY_POOL_PROBE_INTERVAL_MS: '500',
+  // A hung account holds a request this long before failover (non-stream and stream).
+  CODEX_RELAY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '1000',
+  CODEX_RELAY_UPSTREAM_STREAM_FIRST_BYTE_TIMEOUT_MS: '1000',
+};
+
 export const nowMs = () => performance.timeOrigin + performance.now();
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -138,8 +162,25 @@ export function tlsFiles() {
 
 // ---------------------------------------------------------------- mock provider
 
-export async function startMock({ tls = true, apiKey = `sk-mock-${randomBytes(8).toString('hex')}` } = {}) {
-  const args = [MOCK_SERVER, '--host', '127.0.0.1', '--http-port', '0', '--api-key', apiKey];
+/**
+ * Starts the mock provider. One key (`apiKey`, random by default), or one per account with
+ * `apiKeys`: [{label, key?}] or {label: key} (a missing key is made up). Labels are what the
+ * mock log reports as `account_label`; name them after the relay accounts that use them.
+ */
+export async function startMock({ tls = true, apiKey = null, apiKeys = null } = {}) {
+  const randomKey = (p) => `sk-${p}-${randomBytes(8).toString('hex')}`;
+  let keyList;
+  if (apiKeys) {
+    const list = Array.isArray(apiKeys) ? apiKeys : Object.entries(apiKeys).map(([label, key]) => ({ label, key }));
+    keyList = list.map((k) => ({ label: k.label, key: k.key ?? randomKey(k.label) }));
+    apiKey = keyList[0].key;
+  } else {
+    apiKey = apiKey ?? randomKey('mock');
+    keyList = null;
+  }
+  const args = [MOCK_SERVER, '--host', '127.0.0.1', '--http-port', '0'];
+  if (keyList) for (const k of keyList) args.push('--api-key', `${k.label}=${k.key}`);
+  else args.push('--api-key', apiKey);
   let files = null;
   if (tls) {
     files = tlsFiles();
@@ -153,8 +194,20 @@ export async function startMock({ tls = true, apiKey = `sk-mock-${randomBytes(8)
   child.stdout.on('data', (d) => out.write(d));
   child.stderr.on('data', (d) => out.write(d));
   const base = `http://127.0.0.1:${ports.http}`;
+  const admin = async (method, pathname, body) => {
+    const r = await fetch(`${base}${pathname}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const j = await r.json();
+    if (r.status !== 200) throw new Error(`mock ${method} ${pathname}: ${r.status} ${JSON.stringify(j)}`);
+    return j;
+  };
   const mock = {
     apiKey,
+    /** label -> key (null when started with one unlabelled key). */
+    keys: keyList ? Object.fromEntries(keyList.map((k) => [k.label, k.key])) : null,
     ports,
     tls: files,
     child,
@@ -166,6 +219,29 @@ export async function startMock({ tls = true, apiKey = `sk-mock-${randomBytes(8)
     },
     async reset() {
       await fetch(`${base}/__mock/reset`, { method: 'POST' });
+    },
+    /** Log entries with id >= `since` (see setFault's next_id). */
+    async logSince(since, { bodies = false } = {}) {
+      const r = await fetch(`${base}/__mock/log?since=${since}${bodies ? '&bodies=1' : ''}`);
+      return r.json();
+    },
+    /**
+     * Sets a fault for the requests of one account: `who` is a label (account name), a key or
+     * '*'. fault: http_500 | http_429 | http_401 | timeout | failed_before_output |
+     * slow_first_byte | none. Returns {faults, next_id} (next_id: first log id after this).
+     */
+    async setFault(who, fault, { arg = null, count = null, path = null } = {}) {
+      const isLabel = mock.keys && who in mock.keys;
+      return admin('POST', '/__mock/faults', { ...(isLabel ? { label: who } : { key: who }), fault, arg, count, path });
+    },
+    async clearFault(who) {
+      return mock.setFault(who, 'none');
+    },
+    async clearFaults() {
+      return admin('DELETE', '/__mock/faults');
+    },
+    async faults() {
+      return admin('GET', '/__mock/faults');
     },
     /** Waits until the log has an entry matching `pred` (and returns it). */
     async waitFor(pred, ms = 5000) {
@@ -199,6 +275,18 @@ export function relayCli(dataDir, args, env = {}) {
   }
 }
 
+/** True when the relay has the account pool (`account set` exists, as do --weight/--max-concurrency). */
+export function poolAvailable() {
+  if (!RELAY_BIN || !fs.existsSync(RELAY_BIN)) return false;
+  // Not just the exit status: CLI11 answers `account UNKNOWN --help` with the parent's help and 0.
+  try {
+    const out = execFileSync(RELAY_BIN, ['account', 'set', '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000 });
+    return /account set/.test(out) && /--weight/.test(out);
+  } catch {
+    return false;
+  }
+}
+
 /** True when RELAY_BIN exists and has a `serve` command. */
 export function relayAvailable() {
   if (!RELAY_BIN || !fs.existsSync(RELAY_BIN)) return false;
@@ -220,22 +308,32 @@ export const relaySkip = () => {
   return false;
 };
 
+/** Env var that carries an account's upstream key to `account add --api-key-env`. */
+export const accountKeyEnv = (name) => `MOCK_KEY_${String(name).toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+
 /**
  * Sets up a data dir with one tenant, one key and accounts pointing at `mock`, then starts
- * `serve`. accounts: [{name, scheme:'http'|'https', models}] (default one http account).
+ * `serve`. accounts: [{name, scheme:'http'|'https', models, key, weight, maxConcurrency}]
+ * (default one http account). An account's upstream key is `key`, else the mock key labelled
+ * with its name (startMock apiKeys), else the mock's single key; each account reads its own from
+ * MOCK_KEY_<NAME>. weight/maxConcurrency become `--weight N` / `--max-concurrency N`.
+ * `env` is added to serve's environment (e.g. POOL_ENV).
  */
 export async function startRelay(mock, { accounts, env = {}, tenant = 'team-a' } = {}) {
   const dataDir = tmpDir('relay-data');
+  const accs = accounts ?? [{ name: 'mock-http', scheme: 'http', models: MODELS }];
   const keyEnv = { MOCK_UPSTREAM_KEY: mock.apiKey };
+  for (const a of accs) keyEnv[accountKeyEnv(a.name)] = a.key ?? mock.keys?.[a.name] ?? mock.apiKey;
   const cli = (args) => relayCli(dataDir, args, keyEnv);
   cli(['tenant', 'add', tenant]);
   const key = cli(['key', 'add', tenant]);
   if (!/^crk_\S+$/.test(key)) throw new Error(`key add printed ${JSON.stringify(key)}, want crk_...`);
-  const accs = accounts ?? [{ name: 'mock-http', scheme: 'http', models: MODELS }];
   for (const a of accs) {
-    const args = ['account', 'add', a.name, '--base-url', a.scheme === 'https' ? mock.httpsBase : mock.httpBase, '--api-key-env', 'MOCK_UPSTREAM_KEY'];
+    const args = ['account', 'add', a.name, '--base-url', a.scheme === 'https' ? mock.httpsBase : mock.httpBase, '--api-key-env', accountKeyEnv(a.name)];
     if (a.models) args.push('--models', a.models.join(','));
     if (a.scheme === 'https') args.push('--ca-file', mock.tls.ca);
+    if (a.weight !== undefined) args.push('--weight', String(a.weight));
+    if (a.maxConcurrency !== undefined) args.push('--max-concurrency', String(a.maxConcurrency));
     cli(args);
   }
   const port = await freePort();
@@ -261,10 +359,38 @@ export async function startRelay(mock, { accounts, env = {}, tenant = 'team-a' }
     base: `${url}/v1`,
     key,
     tenant,
+    accounts: accs.map((a) => a.name),
     child,
     logFile,
     cli,
     stop: () => stopChild(child),
+  };
+}
+
+/**
+ * A mock with one key per account (labelled with the account name) and a relay with those
+ * accounts (http, MODELS unless given), started with POOL_ENV + `env`.
+ * accounts: [{name, weight?, maxConcurrency?, models?}]. Returns {mock, relay, stop()}.
+ */
+export async function startPool({ accounts, env = {}, tls = false } = {}) {
+  const mock = await startMock({ tls, apiKeys: accounts.map((a) => ({ label: a.name })) });
+  let relay;
+  try {
+    relay = await startRelay(mock, {
+      accounts: accounts.map((a) => ({ scheme: 'http', models: MODELS, ...a })),
+      env: { ...POOL_ENV, ...env },
+    });
+  } catch (err) {
+    await mock.stop();
+    throw err;
+  }
+  return {
+    mock,
+    relay,
+    stop: async () => {
+      await relay.stop();
+      await mock.stop();
+    },
   };
 }
 

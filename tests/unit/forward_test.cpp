@@ -1,7 +1,6 @@
 #include <gtest/gtest.h>
 
 #include "relay/forward.hpp"
-#include "relay/route.hpp"
 
 namespace relay {
 namespace {
@@ -14,29 +13,6 @@ store::SnapshotAccount account(std::string name, std::vector<std::string> models
   a.enabled = enabled;
   a.credential = "sk-account-secret";
   return a;
-}
-
-TEST(Route, PicksOnlyEnabledAccountsServingTheModel) {
-  store::Snapshot s;
-  s.accounts.push_back(account("off", {}, false));
-  s.accounts.push_back(account("mini", {"gpt-mini"}, true));
-  s.accounts.push_back(account("big", {"gpt-5.5"}, true));
-  for (int i = 0; i < 4; ++i) {
-    auto* a = route(s, "gpt-5.5");
-    ASSERT_NE(a, nullptr);
-    EXPECT_EQ(a->name, "big");
-  }
-  EXPECT_EQ(route(s, "unknown-model"), nullptr);
-}
-
-TEST(Route, AccountsWithoutModelListServeEverythingAndTakeTurns) {
-  store::Snapshot s;
-  s.accounts.push_back(account("a", {}, true));
-  s.accounts.push_back(account("b", {}, true));
-  std::set<std::string> seen;
-  for (int i = 0; i < 4; ++i) seen.insert(route(s, "anything")->name);
-  EXPECT_EQ(seen, (std::set<std::string>{"a", "b"}));
-  EXPECT_EQ(route(store::Snapshot{}, "x"), nullptr);
 }
 
 TEST(ForwardHeaders, KeepsWhatCodexAndSdksSend) {
