@@ -68,6 +68,7 @@ int account_events(const Globals& g, const std::string& name, std::size_t limit)
   if (events.size() > limit)
     events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(limit));
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(events.size());
   for (const auto& e : events)
     rows.push_back({format_utc(e.at_unix_ms / 1000), e.account_name,
                     e.from_state + " → " + e.to_state, e.cause});

@@ -68,7 +68,7 @@ constexpr std::array kFields = {
     RELAY_POOL(affinity_max_entries, affinity_max_entries, 1, 10'000'000),
     RELAY_POOL(max_attempts, max_attempts, 1, 10),
     RELAY_POOL(attempt_deadline_ms, attempt_deadline, 1, kDayMs),
-    RELAY_POOL(holdback_bytes, holdback_bytes, 0, 64 * 1024 * 1024),
+    RELAY_POOL(holdback_bytes, holdback_bytes, 0, std::int64_t{64} * 1024 * 1024),
     RELAY_POOL(probe_disabled, probe_disabled, 0, 1),
     RELAY_POOL(probe_interval_ms, probe_interval, 10, kDayMs),
     RELAY_POOL(probe_path, probe_path, 0, 0),

@@ -22,7 +22,8 @@ asio::awaitable<pool::AttemptOutcome> probe_once(const Config& cfg, upstream::Cu
   req.method = "GET";
   req.target = cfg.pool.probe_path;
   req.headers = {{"accept", "application/json"}, {"user-agent", "codex-relay-probe"}};
-  upstream::TransferOptions topts{cfg.upstream.connect_timeout_ms, 64 * 1024};
+  constexpr std::size_t kProbeBodyLimit = 64 * std::size_t{1024};
+  upstream::TransferOptions topts{cfg.upstream.connect_timeout_ms, kProbeBodyLimit};
   upstream::Transfer t(multi, build_upstream_request(req, account), topts);
   t.start();
   const auto started = Clock::now();
@@ -39,7 +40,7 @@ asio::awaitable<pool::AttemptOutcome> probe_once(const Config& cfg, upstream::Cu
   }
   o.ttfb = std::chrono::duration_cast<pool::Millis>(Clock::now() - started);
   std::string body;
-  while (!t.done() && body.size() < 64 * 1024 && Clock::now() < deadline) {
+  while (!t.done() && body.size() < kProbeBodyLimit && Clock::now() < deadline) {
     if (t.has_body()) {
       body += t.take_body();
       continue;

@@ -182,7 +182,7 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
   if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || year < 1970) return std::nullopt;
   const std::int64_t secs =
       days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
-      hh * 3600 + mm * 60 + ss;
+      std::int64_t{hh} * 3600 + std::int64_t{mm} * 60 + ss;
   return std::chrono::system_clock::time_point{std::chrono::seconds{secs}};
 }
 

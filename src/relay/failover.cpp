@@ -16,7 +16,7 @@ using pool::FailureClass;
 
 namespace {
 
-constexpr std::size_t kErrorBodyLimit = 64 * 1024;
+constexpr std::size_t kErrorBodyLimit = 64 * std::size_t{1024};
 
 int seconds_up(std::optional<pool::Millis> d) {
   if (!d) return 1;
