@@ -11,6 +11,16 @@
 
 namespace relay::store {
 
+// A tenant's admission limits; 0 means not limited.
+struct TenantLimits {
+  std::int64_t rps = 0;
+  std::int64_t rpm = 0;
+  std::int64_t concurrency = 0;
+  std::int64_t daily_requests = 0;
+  std::int64_t daily_tokens = 0;
+  std::int64_t monthly_tokens = 0;
+};
+
 struct SnapshotKey {
   std::string key_id;
   std::int64_t tenant_id = 0;
@@ -18,6 +28,7 @@ struct SnapshotKey {
   bool tenant_enabled = true;
   std::optional<std::int64_t> expires_at;  // unix seconds; key is invalid at or after this
   bool revoked = false;
+  TenantLimits limits;  // the tenant's
 };
 
 struct SnapshotAccount {

@@ -1,0 +1,74 @@
+#pragma once
+// CounterStore: the hot, shared counters behind tenant admission — rate windows, concurrency
+// leases, quota counters. Owned by its user, the admit phase (src/relay/admit.cpp) and settle.
+// Backends: in-process (default, in_process_counter_store.*) and, for many nodes, Redis
+// (not yet). Both must pass the one shared suite in tests/unit/counter_store_suite.hpp.
+//
+// Calls are awaitable so that a networked backend never blocks an io thread; the in-process
+// backend completes at once. Times are unix milliseconds, passed in, so nodes sharing a
+// backend agree and tests drive a fake clock.
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace relay::limits {
+
+struct RateResult {
+  bool allowed = true;
+  std::int64_t limit = 0;           // the burst capacity (what x-ratelimit-limit reports)
+  std::int64_t remaining = 0;       // requests still allowed right now, after this one
+  std::int64_t reset_ms = 0;        // until the full capacity is back
+  std::int64_t retry_after_ms = 0;  // when refused: until one request is allowed again
+};
+
+struct LeaseResult {
+  bool acquired = true;
+  std::int64_t in_use = 0;  // live leases after the call
+};
+
+struct CounterRow {
+  std::string key;
+  std::int64_t value = 0;
+  std::int64_t expire_at_ms = 0;  // 0: never
+};
+
+class CounterStore {
+ public:
+  virtual ~CounterStore() = default;
+
+  // GCRA: `limit` requests per `period_ms`, with bursts of up to `burst` requests (burst >= 1).
+  // Consumes one request when allowed; a refused request consumes nothing.
+  virtual boost::asio::awaitable<RateResult> rate(std::string_view key, std::int64_t limit,
+                                                  std::int64_t period_ms, std::int64_t burst,
+                                                  std::int64_t now_ms) = 0;
+
+  // Concurrency: at most `max` live leases under `key`. A lease not renewed within `ttl_ms`
+  // expires (its holder died); expired leases do not count.
+  virtual boost::asio::awaitable<LeaseResult> acquire_lease(std::string_view key,
+                                                            std::string_view lease_id,
+                                                            std::int64_t max, std::int64_t ttl_ms,
+                                                            std::int64_t now_ms) = 0;
+  virtual boost::asio::awaitable<void> renew_lease(std::string_view key, std::string_view lease_id,
+                                                   std::int64_t ttl_ms, std::int64_t now_ms) = 0;
+  virtual boost::asio::awaitable<void> release_lease(std::string_view key,
+                                                     std::string_view lease_id) = 0;
+
+  // Quota counters: a missing or expired counter reads 0. add returns the new value; the
+  // expiry is set when the counter is created.
+  virtual boost::asio::awaitable<std::int64_t> read_counter(std::string_view key,
+                                                            std::int64_t now_ms) = 0;
+  virtual boost::asio::awaitable<std::int64_t> add_counter(std::string_view key,
+                                                           std::int64_t delta,
+                                                           std::int64_t expire_at_ms,
+                                                           std::int64_t now_ms) = 0;
+};
+
+// Key names, shared by every backend (docs/limits.md): rate:{tenant}:{window},
+// lease:{tenant}, usage:{tenant}:{day|month}:{requests|tokens}.
+std::string rate_key(std::string_view tenant, std::string_view window);
+std::string lease_key(std::string_view tenant);
+std::string usage_key(std::string_view tenant, std::string_view period, std::string_view what);
+
+}  // namespace relay::limits
