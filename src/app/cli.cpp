@@ -32,6 +32,10 @@ std::unique_ptr<store::HealthStore> Globals::open_health_store() const {
   return store::open_health_store(config());
 }
 
+std::unique_ptr<store::CounterSnapshotStore> Globals::open_counter_snapshot_store() const {
+  return store::open_counter_snapshot_store(config());
+}
+
 namespace {
 
 // Bytes that do not continue a UTF-8 sequence, so "→" counts as one column.

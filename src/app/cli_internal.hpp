@@ -10,6 +10,7 @@
 
 #include "app/config.hpp"
 #include "store/config_store.hpp"
+#include "store/counter_snapshot_store.hpp"
 #include "store/health_store.hpp"
 
 namespace relay::app::cli {
@@ -26,6 +27,7 @@ struct Globals {
   Config config() const;
   std::unique_ptr<store::ConfigStore> open_store() const;
   std::unique_ptr<store::HealthStore> open_health_store() const;
+  std::unique_ptr<store::CounterSnapshotStore> open_counter_snapshot_store() const;
 };
 
 void add_tenant_commands(CLI::App& app, Globals& g);

@@ -1,35 +1,186 @@
-// tenant add|list|enable|disable
+// tenant add|set|list|show|enable|disable
 #include <fmt/core.h>
+
+#include <array>
+#include <chrono>
+#include <map>
 
 #include "app/cli_internal.hpp"
 
 namespace relay::app::cli {
+namespace {
+
+// One admission limit: its flag, its name in messages and `tenant show`, and where it lives.
+struct LimitFlag {
+  const char* flag;
+  const char* label;
+  const char* help;
+  std::optional<std::int64_t> store::TenantLimitsUpdate::*update;
+  std::int64_t store::TenantLimits::*limit;
+};
+
+using U = store::TenantLimitsUpdate;
+using L = store::TenantLimits;
+constexpr std::array<LimitFlag, 6> kLimitFlags = {{
+    {"--rps", "rps", "Requests per second (0: no limit)", &U::rps, &L::rps},
+    {"--rpm", "rpm", "Requests per minute (0: no limit)", &U::rpm, &L::rpm},
+    {"--concurrency", "concurrency", "Requests in flight at once (0: no limit)", &U::concurrency,
+     &L::concurrency},
+    {"--daily-requests", "daily requests", "Requests per UTC day (0: no limit)", &U::daily_requests,
+     &L::daily_requests},
+    {"--daily-tokens", "daily tokens", "Tokens (input + output) per UTC day (0: no limit)",
+     &U::daily_tokens, &L::daily_tokens},
+    {"--monthly-tokens", "monthly tokens", "Tokens (input + output) per UTC month (0: no limit)",
+     &U::monthly_tokens, &L::monthly_tokens},
+}};
+
+struct LimitOpts {
+  std::array<std::int64_t, kLimitFlags.size()> values{};
+  std::array<CLI::Option*, kLimitFlags.size()> opts{};
+
+  store::TenantLimitsUpdate update() const {
+    store::TenantLimitsUpdate u;
+    for (std::size_t i = 0; i < kLimitFlags.size(); ++i)
+      if (opts[i]->count() > 0) u.*kLimitFlags[i].update = values[i];
+    return u;
+  }
+};
+
+void add_limit_flags(CLI::App* cmd, LimitOpts& o) {
+  for (std::size_t i = 0; i < kLimitFlags.size(); ++i)
+    o.opts[i] = cmd->add_option(kLimitFlags[i].flag, o.values[i], kLimitFlags[i].help)
+                    ->check(CLI::NonNegativeNumber);
+}
+
+std::string limit_text(std::int64_t v) {
+  return v > 0 ? std::to_string(v) : "-";
+}
+
+// "rps 10, daily tokens no limit" for the limits an update sets.
+std::string describe(const store::TenantLimitsUpdate& u) {
+  std::string out;
+  for (const LimitFlag& f : kLimitFlags)
+    if (const auto& v = u.*f.update) {
+      if (!out.empty()) out += ", ";
+      out += fmt::format("{} {}", f.label, *v > 0 ? std::to_string(*v) : "no limit");
+    }
+  return out;
+}
+
+std::int64_t unix_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+int tenant_show(const Globals& g, const std::string& name) {
+  store::Tenant t;
+  bool found = false;
+  for (auto& x : g.open_store()->list_tenants())
+    if (x.name == name) {
+      t = std::move(x);
+      found = true;
+    }
+  if (!found)
+    throw store::StoreError(store::StoreError::Kind::kNotFound, "tenant '" + name + "' not found");
+
+  // Keys as limits::usage_key writes them: usage:{tenant}:{day|month}:{requests|tokens}.
+  const std::int64_t now = unix_now_ms();
+  const std::string stamp = format_utc(now / 1000);  // YYYY-MM-DDTHH:MM:SSZ
+  const std::string day = stamp.substr(0, 10), month = stamp.substr(0, 7);
+  const std::string prefix = "usage:" + name + ":";
+  std::map<std::string, std::int64_t> used;
+  for (auto& r : g.open_counter_snapshot_store()->read(prefix, now))
+    used.emplace(std::move(r.key), r.value);
+  auto usage = [&](const std::string& period, const char* what) {
+    auto it = used.find(prefix + period + ":" + what);
+    return it == used.end() ? std::int64_t{0} : it->second;
+  };
+
+  fmt::print("tenant   {}\nenabled  {}\ncreated  {}\n", t.name, t.enabled ? "yes" : "no",
+             format_utc(t.created_at));
+  fmt::print("limits ('-': no limit)\n");
+  for (const LimitFlag& f : kLimitFlags)
+    fmt::print("  {:<16}{}\n", f.label, limit_text(t.limits.*f.limit));
+  fmt::print("usage, used / limit (UTC)\n");
+  const std::vector<std::pair<std::string, std::string>> lines = {
+      {"requests today (" + day + ")", fmt::format("{} / {}", usage("day:" + day, "requests"),
+                                                   limit_text(t.limits.daily_requests))},
+      {"tokens today (" + day + ")",
+       fmt::format("{} / {}", usage("day:" + day, "tokens"), limit_text(t.limits.daily_tokens))},
+      {"tokens this month (" + month + ")",
+       fmt::format("{} / {}", usage("month:" + month, "tokens"),
+                   limit_text(t.limits.monthly_tokens))},
+  };
+  for (const auto& [label, value] : lines) fmt::print("  {:<32}{}\n", label, value);
+  fmt::print("note: usage is as of serve's last flush of its counters (at most about 1 s ago)\n");
+  return 0;
+}
+
+}  // namespace
 
 void add_tenant_commands(CLI::App& app, Globals& g) {
   auto* tenant = app.add_subcommand("tenant", "Manage tenants (teams, users, CI jobs)");
   tenant->require_subcommand(1);
   auto name = std::make_shared<std::string>();
 
-  auto* add = tenant->add_subcommand("add", "Add a tenant");
+  auto add_limits = std::make_shared<LimitOpts>();
+  auto* add = tenant->add_subcommand("add", "Add a tenant, optionally with admission limits");
   add->add_option("NAME", *name, "Tenant name: [A-Za-z0-9][A-Za-z0-9._-]{0,63}")->required();
-  add->callback([&g, name] {
-    g.action = [&g, name] {
-      auto t = g.open_store()->add_tenant(*name);
-      fmt::print("tenant {} added\n", t.name);
+  add_limit_flags(add, *add_limits);
+  add->callback([&g, name, add_limits] {
+    g.action = [&g, name, u = add_limits->update()] {
+      auto store = g.open_store();
+      auto t = store->add_tenant(*name);
+      // A new tenant has no keys yet, so nothing is admitted before its limits are set.
+      if (!u.empty()) store->set_tenant_limits(t.name, u);
+      if (u.empty())
+        fmt::print("tenant {} added\n", t.name);
+      else
+        fmt::print("tenant {} added: {}\n", t.name, describe(u));
       return 0;
     };
   });
 
-  auto* list = tenant->add_subcommand("list", "List tenants");
-  list->callback([&g] {
-    g.action = [&g] {
-      std::vector<std::vector<std::string>> rows;
-      for (const auto& t : g.open_store()->list_tenants())
-        rows.push_back({t.name, t.enabled ? "yes" : "no", format_utc(t.created_at)});
-      print_table({"NAME", "ENABLED", "CREATED"}, rows);
+  auto set_limits = std::make_shared<LimitOpts>();
+  auto* set = tenant->add_subcommand("set", "Change a tenant's admission limits (0: no limit)");
+  set->add_option("NAME", *name, "Tenant name")->required();
+  add_limit_flags(set, *set_limits);
+  set->callback([&g, name, set_limits] {
+    store::TenantLimitsUpdate u = set_limits->update();
+    if (u.empty())
+      throw CLI::ValidationError("tenant set",
+                                 "give at least one of --rps, --rpm, --concurrency, "
+                                 "--daily-requests, --daily-tokens, --monthly-tokens");
+    g.action = [&g, name, u] {
+      g.open_store()->set_tenant_limits(*name, u);
+      fmt::print("tenant {} updated: {}\n", *name, describe(u));
       return 0;
     };
   });
+
+  auto* list = tenant->add_subcommand("list", "List tenants and their limits ('-': no limit)");
+  list->callback([&g] {
+    g.action = [&g] {
+      std::vector<std::vector<std::string>> rows;
+      auto tenants = g.open_store()->list_tenants();
+      rows.reserve(tenants.size());
+      for (const auto& t : tenants) {
+        const store::TenantLimits& l = t.limits;
+        rows.push_back({t.name, t.enabled ? "yes" : "no", limit_text(l.rps), limit_text(l.rpm),
+                        limit_text(l.concurrency), limit_text(l.daily_requests),
+                        limit_text(l.daily_tokens), limit_text(l.monthly_tokens),
+                        format_utc(t.created_at)});
+      }
+      print_table({"NAME", "ENABLED", "RPS", "RPM", "CONCURRENCY", "DAILY_REQUESTS", "DAILY_TOKENS",
+                   "MONTHLY_TOKENS", "CREATED"},
+                  rows);
+      return 0;
+    };
+  });
+
+  auto* show = tenant->add_subcommand("show", "Show a tenant's limits and current usage");
+  show->add_option("NAME", *name, "Tenant name")->required();
+  show->callback([&g, name] { g.action = [&g, name] { return tenant_show(g, *name); }; });
 
   for (bool enable : {true, false}) {
     auto* cmd = tenant->add_subcommand(

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <thread>
 
+#include "app/counter_persister.hpp"
 #include "app/health_recorder.hpp"
 #include "app/listener.hpp"
 #include "app/prober.hpp"
@@ -32,8 +33,8 @@ namespace {
 // lives on one thread from accept to settle and no request state is shared between threads.
 struct IoThread {
   IoThread(const Config& cfg, store::SnapshotSource& snapshots, pool::AccountPool& pool,
-           PipelineStats& stats)
-      : multi(io), pipeline(cfg, snapshots, pool, multi, stats) {}
+           limits::CounterStore& counters, PipelineStats& stats)
+      : multi(io), pipeline(cfg, snapshots, pool, counters, multi, stats) {}
   asio::io_context io{1};
   upstream::CurlMulti multi;
   Pipeline pipeline;
@@ -69,11 +70,17 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   store::SnapshotSource snapshots;
   pool::AccountPool pool(cfg.pool);
   HealthRecorder recorder(store::open_health_store(cfg), pool);
+  limits::InProcessCounterStore counters;
+  CounterPersister persister(store::open_counter_snapshot_store(cfg), counters);
+  persister.restore();
   SnapshotPoller poller(std::move(store), snapshots);
   poller.on_snapshot = [&pool](const store::Snapshot& s) {
     pool.sync(s, std::chrono::steady_clock::now());
   };
-  poller.on_tick = [&recorder] { recorder.tick(); };
+  poller.on_tick = [&recorder, &persister] {
+    recorder.tick();
+    persister.tick();
+  };
   poller.load_now();  // fail fast on a broken store, before any port opens
 
   int n = cfg.server.threads > 0
@@ -92,7 +99,7 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   Endpoint where = parse_endpoint(cfg.server.listen);
   try {
     for (int i = 0; i < n; ++i) {
-      auto t = std::make_unique<IoThread>(cfg, snapshots, pool, stats);
+      auto t = std::make_unique<IoThread>(cfg, snapshots, pool, counters, stats);
       t->listener = std::make_unique<Listener>(t->io, where, t->pipeline, limits);
       where.port = t->listener->port();  // port 0: the others share the first one's port
       threads.push_back(std::move(t));
@@ -151,6 +158,7 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   for (auto& t : threads) t->thread.join();
   poller.stop();
   recorder.flush();
+  persister.flush();
   if (stats.active.load() > 0) {
     // Requests still in flight hold transfers on their thread's curl handle; tearing the
     // threads down under them is unsafe, and the process is about to exit anyway.

@@ -32,6 +32,8 @@ struct CounterRow {
   std::string key;
   std::int64_t value = 0;
   std::int64_t expire_at_ms = 0;  // 0: never
+
+  bool operator==(const CounterRow&) const = default;
 };
 
 class CounterStore {
@@ -39,13 +41,24 @@ class CounterStore {
   virtual ~CounterStore() = default;
 
   // GCRA: `limit` requests per `period_ms`, with bursts of up to `burst` requests (burst >= 1).
-  // Consumes one request when allowed; a refused request consumes nothing.
+  // Consumes one request when allowed; a refused request consumes nothing. The math, which
+  // every backend must reproduce exactly, is gcra::decide (gcra.hpp). limit or period_ms < 1:
+  // not limited (allowed, limit 0 reported, nothing stored).
   virtual boost::asio::awaitable<RateResult> rate(std::string_view key, std::int64_t limit,
                                                   std::int64_t period_ms, std::int64_t burst,
                                                   std::int64_t now_ms) = 0;
 
+  // The same figures without consuming anything: `remaining` counts this request as not yet
+  // made. For the headers of a response refused by another limit.
+  virtual boost::asio::awaitable<RateResult> peek_rate(std::string_view key, std::int64_t limit,
+                                                       std::int64_t period_ms, std::int64_t burst,
+                                                       std::int64_t now_ms) = 0;
+
   // Concurrency: at most `max` live leases under `key`. A lease not renewed within `ttl_ms`
-  // expires (its holder died); expired leases do not count.
+  // expires (its holder died); expired leases do not count. Acquiring a lease_id already held
+  // refreshes it and counts once; renewing an expired or unknown lease does nothing (its slot
+  // may be taken); releasing an unknown lease does nothing. max < 1: not limited (always
+  // acquired, still recorded so in_use stays true).
   virtual boost::asio::awaitable<LeaseResult> acquire_lease(std::string_view key,
                                                             std::string_view lease_id,
                                                             std::int64_t max, std::int64_t ttl_ms,
@@ -59,8 +72,7 @@ class CounterStore {
   // expiry is set when the counter is created.
   virtual boost::asio::awaitable<std::int64_t> read_counter(std::string_view key,
                                                             std::int64_t now_ms) = 0;
-  virtual boost::asio::awaitable<std::int64_t> add_counter(std::string_view key,
-                                                           std::int64_t delta,
+  virtual boost::asio::awaitable<std::int64_t> add_counter(std::string_view key, std::int64_t delta,
                                                            std::int64_t expire_at_ms,
                                                            std::int64_t now_ms) = 0;
 };

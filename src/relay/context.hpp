@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "http/message.hpp"
 #include "relay/inspect.hpp"
 #include "sse/stream_tap.hpp"
 #include "store/snapshot.hpp"
@@ -30,6 +31,8 @@ struct RequestContext {
   BodyInfo body;                                    // inspect
   const store::SnapshotAccount* account = nullptr;  // route: the account of the last attempt
   int attempts = 0;                                 // accounts tried
+
+  http::Headers response_headers;  // added to whatever the client gets (admit's rate headers)
 
   int status = 0;
   std::string_view error_code;  // relay-made error code, if any

@@ -6,7 +6,7 @@
 namespace relay {
 namespace {
 
-constexpr std::array<ErrorSpec, 13> kSpecs{{
+constexpr std::array<ErrorSpec, 16> kSpecs{{
     {401, "invalid_request_error", "invalid_api_key",
      "Incorrect or missing API key. Provide a relay key as 'Authorization: Bearer <key>' or "
      "'X-API-Key: <key>'."},
@@ -28,6 +28,12 @@ constexpr std::array<ErrorSpec, 13> kSpecs{{
     {429, "rate_limit_error", "upstream_rate_limited",
      "Every upstream account that serves this model is rate limited; retry after the time in "
      "the Retry-After header."},
+    {429, "rate_limit_error", "tenant_rate_limited",
+     "Rate limit reached for this tenant; retry after the time in the Retry-After header."},
+    {429, "rate_limit_error", "tenant_concurrency_limited",
+     "This tenant has as many requests in flight as it may; retry when one has finished."},
+    {429, "rate_limit_error", "tenant_quota_exceeded",
+     "This tenant's quota for the current UTC period is used up."},
     {500, "server_error", "internal_error", "The relay hit an internal error."},
 }};
 

@@ -19,6 +19,9 @@ enum class ErrorCode {
   kUpstreamTimeout,
   kUpstreamUnavailable,
   kUpstreamRateLimited,
+  kTenantRateLimited,
+  kTenantConcurrencyLimited,
+  kTenantQuotaExceeded,
   kInternal,
 };
 

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "relay/admit.hpp"
 #include "relay/exchange.hpp"
 #include "relay/failover.hpp"
 #include "relay/forward.hpp"
@@ -49,6 +50,12 @@ pool::AttemptOutcome outcome_for_pool(const RequestContext& ctx,
   return o;
 }
 
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter& out) {
@@ -75,35 +82,55 @@ asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter&
   }
   ctx.key = who.key;
 
-  // 3. admit: tenant rate limits, concurrency and quotas (none configured yet).
+  // 3. admit: the tenant's rate limits, quotas and concurrency (admit.cpp).
+  auto admission = co_await admit(*ctx.key, counters_, {}, wall_ms());
+  ctx.response_headers = admission.headers;
+  if (admission.refused) {
+    co_await respond_error(ctx, out, *admission.refused, admission.message,
+                           admission.retry_after_s);
+    co_return settle(ctx);
+  }
 
+  // 4 to 7, then the account's side of settle.
+  std::string detail = co_await forward_admitted(req, out, ctx);
+
+  // 8. settle: the tenant's lease and token quota, the access-log line. (The account's health
+  // and its lease were settled in forward_admitted.)
+  const auto& u = ctx.usage;
+  co_await admission.settle(counters_, u.present ? u.input_tokens + u.output_tokens : 0, wall_ms());
+  settle(ctx, detail);
+}
+
+asio::awaitable<std::string> Pipeline::forward_admitted(http::Request& req,
+                                                        http::ResponseWriter& out,
+                                                        RequestContext& ctx) {
   // 4. inspect: model, stream and cache key from the body, which stays as received.
   auto inspected = inspect(req);
   if (inspected.error) {
     co_await respond_error(ctx, out, ErrorCode::kInvalidJson, *inspected.error);
-    co_return settle(ctx);
+    co_return std::string();
   }
   ctx.body = std::move(inspected.info);
 
   // 5. route and 6. forward: an account by health and affinity, the request to it; a failure
   // before the first byte goes back to route for another account (failover.cpp).
   auto committed = co_await route_and_forward(ctx, req, out, {cfg_, pool_, multi_});
-  if (!committed) co_return settle(ctx);
+  if (!committed) co_return std::string();
   auto& transfer = *committed->transfer;
 
   // 7. relay: status, headers and body to the client as they arrive.
   co_await relay_body(transfer, out, ctx, cfg_.upstream, committed->tap,
                       std::move(committed->held));
 
-  // 8. settle: the account's health and cache figures, the lease (released with `committed`),
-  // the access-log line. Quotas and usage records join later.
+  // 8. settle, the account's side: its health and cache figures; its lease goes with
+  // `committed`.
   if (!committed->recorded)
     pool_.record(ctx.account->id, outcome_for_pool(ctx, committed->started),
                  std::chrono::steady_clock::now());
   if (ctx.usage.present)
     pool_.record_usage(ctx.account->id, ctx.usage.input_tokens, ctx.usage.cached_tokens);
-  settle(ctx, transfer.cancelled() || transfer.result() == CURLE_OK ? std::string_view()
-                                                                    : transfer.error_text());
+  co_return transfer.cancelled() || transfer.result() == CURLE_OK ? std::string()
+                                                                  : transfer.error_text();
 }
 
 asio::awaitable<void> Pipeline::reject(ErrorCode code, const http::Request& partial,
@@ -127,6 +154,7 @@ asio::awaitable<void> respond_error(RequestContext& ctx, http::ResponseWriter& o
   head.status = spec.status;
   head.headers.push_back({"content-type", "application/json"});
   head.headers.push_back({"x-request-id", ctx.request_id});
+  head.headers.insert(head.headers.end(), ctx.response_headers.begin(), ctx.response_headers.end());
   if (spec.status == 429)
     head.headers.push_back({"retry-after", std::to_string(std::max(1, retry_after_s))});
   head.content_length = body.size();

@@ -17,6 +17,9 @@ class CurlMulti;
 namespace pool {
 class AccountPool;
 }
+namespace limits {
+class CounterStore;
+}
 
 // Counters shared by every io thread's pipeline.
 struct PipelineStats {
@@ -27,17 +30,28 @@ struct PipelineStats {
 class Pipeline final : public http::RequestHandler {
  public:
   Pipeline(const app::Config& cfg, store::SnapshotSource& snapshots, pool::AccountPool& pool,
-           upstream::CurlMulti& multi, PipelineStats& stats)
-      : cfg_(cfg), snapshots_(snapshots), pool_(pool), multi_(multi), stats_(stats) {}
+           limits::CounterStore& counters, upstream::CurlMulti& multi, PipelineStats& stats)
+      : cfg_(cfg),
+        snapshots_(snapshots),
+        pool_(pool),
+        counters_(counters),
+        multi_(multi),
+        stats_(stats) {}
 
   boost::asio::awaitable<void> handle(http::Request& request, http::ResponseWriter& out) override;
   boost::asio::awaitable<void> reject(ErrorCode code, const http::Request& partial,
                                       http::ResponseWriter& out) override;
 
  private:
+  // Phases 4 to 7 for an admitted request; returns a detail for the access log.
+  boost::asio::awaitable<std::string> forward_admitted(http::Request& req,
+                                                       http::ResponseWriter& out,
+                                                       RequestContext& ctx);
+
   const app::Config& cfg_;
   store::SnapshotSource& snapshots_;
   pool::AccountPool& pool_;
+  limits::CounterStore& counters_;
   upstream::CurlMulti& multi_;
   PipelineStats& stats_;
 };

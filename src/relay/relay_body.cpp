@@ -37,12 +37,18 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
                                  sse::StreamTap& tap, std::string held) {
   const auto* ct = http::find_header(t.headers(), "content-type");
   const bool sse = ct && starts_with_ci(*ct, "text/event-stream");
+  // A whole JSON answer is read for its usage at the end; bounded, and never kept afterwards.
+  constexpr std::size_t kJsonUsageLimit = std::size_t{8} << 20;
+  const bool json = !sse && ct && ct->find("json") != std::string::npos && t.status() < 300;
+  std::string json_body;
+  if (json) json_body = held;
   const bool responses = sse && is_responses_path(ctx.path);
 
   http::ResponseHead head;
   head.status = t.status();
   head.headers = filter_response_headers(t.headers());
   head.headers.push_back({"x-request-id", ctx.request_id});
+  head.headers.insert(head.headers.end(), ctx.response_headers.begin(), ctx.response_headers.end());
   if (!sse) head.content_length = t.content_length();
   ctx.status = head.status;
 
@@ -64,6 +70,7 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
     if (t.has_body()) {
       std::string chunk = t.take_body();
       if (sse) tap.feed(chunk);
+      if (json && json_body.size() + chunk.size() <= kJsonUsageLimit) json_body += chunk;
       if (!co_await out.send_body(chunk)) client_gone = true;
       last_sent = Clock::now();
       continue;
@@ -93,7 +100,7 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
     }
   }
   out.stop_watching();
-  ctx.usage = tap.usage();
+  ctx.usage = json ? sse::usage_from_json_body(json_body) : tap.usage();
 
   if (client_gone) {
     // Codex hangs up as soon as it has read response.completed: that is a success.

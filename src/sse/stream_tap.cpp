@@ -28,6 +28,19 @@ void read_usage(simdjson::dom::element usage, Usage& out, bool chat) {
 
 }  // namespace
 
+Usage usage_from_json_body(std::string_view body) {
+  Usage out;
+  if (body.empty() || body.front() != '{') return out;
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(simdjson::padded_string(body)).get(doc)) return out;
+  simdjson::dom::element usage;
+  if (doc["usage"].get(usage) || !usage.is_object()) return out;
+  std::int64_t probe = 0;
+  read_usage(usage, out, !usage["prompt_tokens"].get(probe));
+  return out;
+}
+
 void StreamTap::feed(std::string_view chunk) {
   parser_.feed(chunk, [this](const Event& ev) { on_event(ev); });
 }

@@ -18,6 +18,10 @@ struct Usage {
   std::int64_t reasoning_tokens = 0;
 };
 
+// Usage from a whole JSON response (non-streaming Responses or chat completions), or an empty
+// Usage when the body has none or is not JSON.
+Usage usage_from_json_body(std::string_view body);
+
 class StreamTap {
  public:
   void feed(std::string_view chunk);

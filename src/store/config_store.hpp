@@ -17,6 +17,21 @@ struct Tenant {
   std::string name;
   bool enabled = true;
   std::int64_t created_at = 0;
+  TenantLimits limits;  // all 0 (no limit) for a new tenant
+};
+
+// Limits to change on an existing tenant; unset ones are left alone, 0 clears a limit.
+struct TenantLimitsUpdate {
+  std::optional<std::int64_t> rps = std::nullopt;
+  std::optional<std::int64_t> rpm = std::nullopt;
+  std::optional<std::int64_t> concurrency = std::nullopt;
+  std::optional<std::int64_t> daily_requests = std::nullopt;
+  std::optional<std::int64_t> daily_tokens = std::nullopt;
+  std::optional<std::int64_t> monthly_tokens = std::nullopt;
+
+  bool empty() const {
+    return !rps && !rpm && !concurrency && !daily_requests && !daily_tokens && !monthly_tokens;
+  }
 };
 
 struct KeyRecord {
@@ -76,6 +91,8 @@ class ConfigStore {
   virtual Tenant add_tenant(std::string_view name) = 0;
   virtual std::vector<Tenant> list_tenants() = 0;
   virtual void set_tenant_enabled(std::string_view name, bool enabled) = 0;
+  // kNotFound when there is no such tenant, kInvalid for a negative value (nothing changes).
+  virtual void set_tenant_limits(std::string_view name, const TenantLimitsUpdate& update) = 0;
 
   // key_hash: lowercase hex SHA-256 of the key. The key itself never reaches the store.
   virtual KeyRecord add_key(std::string_view tenant, std::string_view key_hash,
@@ -92,7 +109,8 @@ class ConfigStore {
   virtual void update_account(std::string_view name, const AccountUpdate& update) = 0;
 
   // Cheap; returns a different value whenever any writer (this or another process) committed a
-  // change to tenants, keys or accounts. Health writes do not count: they change no config.
+  // change to tenants (limits included), keys or accounts. Health and quota-counter writes do
+  // not count: they change no config.
   virtual std::uint64_t change_token() = 0;
   // Full read with credentials decrypted, for the hot path's snapshot.
   virtual SnapshotPtr load_snapshot() = 0;

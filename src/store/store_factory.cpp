@@ -9,6 +9,7 @@
 
 #include "crypto/secret_box.hpp"
 #include "store/sqlite/sqlite_config_store.hpp"
+#include "store/sqlite/sqlite_counter_snapshot_store.hpp"
 #include "store/sqlite/sqlite_health_store.hpp"
 
 namespace relay::store {
@@ -43,6 +44,13 @@ std::unique_ptr<HealthStore> open_health_store(const app::Config& cfg) {
   if (dir.empty()) throw std::runtime_error("store.data_dir must not be empty");
   ensure_private_dir(dir);
   return std::make_unique<SqliteHealthStore>(dir + "/relay.db");
+}
+
+std::unique_ptr<CounterSnapshotStore> open_counter_snapshot_store(const app::Config& cfg) {
+  const std::string& dir = cfg.store.data_dir;
+  if (dir.empty()) throw std::runtime_error("store.data_dir must not be empty");
+  ensure_private_dir(dir);
+  return std::make_unique<SqliteCounterSnapshotStore>(dir + "/relay.db");
 }
 
 }  // namespace relay::store

@@ -4,6 +4,7 @@
 
 #include "app/config.hpp"
 #include "store/config_store.hpp"
+#include "store/counter_snapshot_store.hpp"
 #include "store/health_store.hpp"
 
 namespace relay::store {
@@ -14,5 +15,10 @@ std::unique_ptr<ConfigStore> open_config_store(const app::Config& cfg);
 
 // Opens <data_dir>/relay.db for account health; needs no master key (it holds no secrets).
 std::unique_ptr<HealthStore> open_health_store(const app::Config& cfg);
+
+// Opens <data_dir>/relay.db for the quota-counter snapshot (no secrets, no master key): serve
+// flushes its in-process quota counters there and restores them at start; `tenant show` reads
+// them.
+std::unique_ptr<CounterSnapshotStore> open_counter_snapshot_store(const app::Config& cfg);
 
 }  // namespace relay::store

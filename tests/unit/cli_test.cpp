@@ -15,6 +15,7 @@
 #include "crypto/relay_key.hpp"
 #include "crypto/secret_box.hpp"
 #include "store/sqlite/sqlite_config_store.hpp"
+#include "store/sqlite/sqlite_counter_snapshot_store.hpp"
 #include "store/sqlite/sqlite_health_store.hpp"
 #include "test_support.hpp"
 
@@ -328,6 +329,119 @@ TEST_F(CliTest, ErrorsAndUsage) {
   EXPECT_EQ(run({"frobnicate"}).rc, 2);
   EXPECT_EQ(run({}, false).rc, 2);
   EXPECT_EQ(run({"tenant"}).rc, 2);
+}
+
+TEST_F(CliTest, TenantAddAndSetLimits) {
+  CliRun plain = run({"tenant", "add", "plain"});
+  ASSERT_EQ(plain.rc, 0) << plain.err;
+  EXPECT_EQ(plain.out, "tenant plain added\n");
+  CliRun add = run({"tenant", "add", "team-a", "--rps", "10", "--rpm", "300", "--concurrency", "5",
+                    "--daily-requests", "1000", "--daily-tokens", "2000000", "--monthly-tokens",
+                    "50000000000"});
+  ASSERT_EQ(add.rc, 0) << add.err;
+  EXPECT_EQ(add.out,
+            "tenant team-a added: rps 10, rpm 300, concurrency 5, daily requests 1000, daily "
+            "tokens 2000000, monthly tokens 50000000000\n");
+  auto tenants = open_store()->list_tenants();
+  ASSERT_EQ(tenants.size(), 2u);
+  EXPECT_EQ(tenants[0].limits.rps, 0);
+  const store::TenantLimits& l = tenants[1].limits;
+  EXPECT_EQ(l.rps, 10);
+  EXPECT_EQ(l.rpm, 300);
+  EXPECT_EQ(l.concurrency, 5);
+  EXPECT_EQ(l.daily_requests, 1000);
+  EXPECT_EQ(l.daily_tokens, 2'000'000);
+  EXPECT_EQ(l.monthly_tokens, 50'000'000'000);
+
+  CliRun set = run({"tenant", "set", "team-a", "--rps", "0", "--daily-tokens", "7"});
+  ASSERT_EQ(set.rc, 0) << set.err;
+  EXPECT_EQ(set.out, "tenant team-a updated: rps no limit, daily tokens 7\n");
+  const store::TenantLimits after = open_store()->list_tenants().at(1).limits;
+  EXPECT_EQ(after.rps, 0);
+  EXPECT_EQ(after.rpm, 300);
+  EXPECT_EQ(after.daily_tokens, 7);
+  EXPECT_EQ(after.monthly_tokens, 50'000'000'000);
+
+  EXPECT_EQ(run({"tenant", "set", "team-a"}).rc, 2);  // nothing to change
+  EXPECT_EQ(run({"tenant", "set", "team-a", "--rps", "-1"}).rc, 2);
+  EXPECT_EQ(run({"tenant", "set", "team-a", "--rpm", "x"}).rc, 2);
+  EXPECT_EQ(run({"tenant", "set", "nobody", "--rps", "1"}).rc, 1);
+  // A refused flag adds no tenant.
+  EXPECT_EQ(run({"tenant", "add", "team-b", "--concurrency", "-3"}).rc, 2);
+  EXPECT_EQ(open_store()->list_tenants().size(), 2u);
+  EXPECT_EQ(open_store()->list_tenants().at(1).limits.rps, 0);  // the refused set changed nothing
+}
+
+TEST_F(CliTest, TenantListShowsLimits) {
+  ASSERT_EQ(run({"tenant", "add", "free"}).rc, 0);
+  ASSERT_EQ(run({"tenant", "add", "team-a", "--rps", "10", "--monthly-tokens", "1000000"}).rc, 0);
+  ASSERT_EQ(run({"tenant", "disable", "free"}).rc, 0);
+  CliRun list = run({"tenant", "list"});
+  ASSERT_EQ(list.rc, 0) << list.err;
+  auto rows = cells(list.out);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"NAME", "ENABLED", "RPS", "RPM", "CONCURRENCY",
+                                               "DAILY_REQUESTS", "DAILY_TOKENS", "MONTHLY_TOKENS",
+                                               "CREATED"}));
+  ASSERT_EQ(rows[1].size(), 9u);
+  EXPECT_EQ(std::vector<std::string>(rows[1].begin(), rows[1].end() - 1),
+            (std::vector<std::string>{"free", "no", "-", "-", "-", "-", "-", "-"}));
+  EXPECT_EQ(std::vector<std::string>(rows[2].begin(), rows[2].end() - 1),
+            (std::vector<std::string>{"team-a", "yes", "10", "-", "-", "-", "-", "1000000"}));
+  EXPECT_TRUE(std::regex_match(rows[2][8], std::regex(R"(\d{4}-\d\d-\d\dT[\d:]{8}Z)")))
+      << rows[2][8];
+}
+
+TEST_F(CliTest, TenantShowPrintsLimitsAndUsage) {
+  ASSERT_EQ(run({"tenant", "add", "team-a", "--rps", "10", "--concurrency", "4", "--daily-requests",
+                 "1000", "--monthly-tokens", "5000000"})
+                .rc,
+            0);
+  ASSERT_EQ(run({"tenant", "add", "team-ab"}).rc, 0);
+
+  // Before serve has flushed anything, usage is 0.
+  CliRun fresh = run({"tenant", "show", "team-ab"});
+  ASSERT_EQ(fresh.rc, 0) << fresh.err;
+  EXPECT_NE(fresh.out.find("\n  rps             -\n"), std::string::npos) << fresh.out;
+  EXPECT_NE(fresh.out.find(" 0 / -\n"), std::string::npos) << fresh.out;
+
+  const std::string stamp = cli::format_utc(cli::unix_now());
+  const std::string day = stamp.substr(0, 10), month = stamp.substr(0, 7);
+  const std::int64_t later = (cli::unix_now() + 86'400) * 1000;
+  store::SqliteCounterSnapshotStore counters(data_ + "/relay.db");
+  counters.write({{"usage:team-a:day:" + day + ":requests", 12, later},
+                  {"usage:team-a:day:" + day + ":tokens", 3400, later},
+                  {"usage:team-a:month:" + month + ":tokens", 123456, 0},
+                  {"usage:team-a:day:2001-01-01:requests", 999, 0},  // another day: not shown
+                  {"usage:team-ab:day:" + day + ":requests", 77, later}});
+  CliRun show = run({"tenant", "show", "team-a"});
+  if (cli::format_utc(cli::unix_now()).substr(0, 10) != day) GTEST_SKIP() << "crossed midnight";
+  ASSERT_EQ(show.rc, 0) << show.err;
+  const std::string& o = show.out;
+  EXPECT_EQ(o.rfind("tenant   team-a\nenabled  yes\ncreated  ", 0), 0u) << o;
+  for (const std::string& line :
+       {std::string("  rps             10\n"), std::string("  rpm             -\n"),
+        std::string("  concurrency     4\n"), std::string("  daily requests  1000\n"),
+        std::string("  daily tokens    -\n"), std::string("  monthly tokens  5000000\n")})
+    EXPECT_NE(o.find(line), std::string::npos) << line << o;
+  auto usage_line = [&](const std::string& label) {
+    auto at = o.find("  " + label);
+    if (at == std::string::npos) return std::string("(missing)");
+    auto end = o.find('\n', at);
+    auto words = cells(o.substr(at, end - at)).at(0);
+    return words.at(words.size() - 3) + " / " + words.back();
+  };
+  EXPECT_EQ(usage_line("requests today (" + day + ")"), "12 / 1000") << o;
+  EXPECT_EQ(usage_line("tokens today (" + day + ")"), "3400 / -") << o;
+  EXPECT_EQ(usage_line("tokens this month (" + month + ")"), "123456 / 5000000") << o;
+  EXPECT_EQ(o.find("999"), std::string::npos) << o;
+  EXPECT_EQ(o.find("77"), std::string::npos) << o;  // team-ab's counter is not team-a's
+  EXPECT_NE(o.find("note: usage is as of serve's last flush"), std::string::npos) << o;
+
+  CliRun missing = run({"tenant", "show", "nobody"});
+  EXPECT_EQ(missing.rc, 1);
+  EXPECT_NE(missing.err.find("tenant 'nobody' not found"), std::string::npos) << missing.err;
+  EXPECT_EQ(run({"tenant", "show"}).rc, 2);
 }
 
 TEST_F(CliTest, CodexConfigIsValidToml) {

@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "store/sqlite/migrations.hpp"
+#include "store/sqlite/sqlite_counter_snapshot_store.hpp"
 #include "store/sqlite/sqlite_health_store.hpp"
 #include "test_support.hpp"
 
@@ -324,7 +325,8 @@ TEST_F(SqliteConfigStoreTest, UpgradeFromVersion2) {
                     "VALUES ('old', 'https://api.example.com/v1', x'" +
                     hex + "', 'gpt-5.5', 1);");
   auto s = open();
-  EXPECT_EQ(raw_count(db_, "SELECT MAX(version) FROM schema_migrations"), 3);
+  EXPECT_EQ(raw_count(db_, "SELECT MAX(version) FROM schema_migrations"),
+            migrations.back().version);
   auto snap = s->load_snapshot();
   ASSERT_EQ(snap->accounts.size(), 1u);
   const SnapshotAccount& a = snap->accounts[0];
@@ -421,6 +423,157 @@ TEST_F(SqliteConfigStoreTest, EnableAlwaysStampsEnabledAt) {
   EXPECT_TRUE(snap->accounts.at(0).enabled);
   EXPECT_GE(snap->accounts.at(0).enabled_at, t0);
   EXPECT_EQ(kind_of([&] { s->set_account_enabled("nobody", true); }), Kind::kNotFound);
+}
+
+TEST_F(SqliteConfigStoreTest, FreshDbHasTenantLimitsAndQuotaCounters) {
+  Tenant t = open()->add_tenant("team-a");
+  EXPECT_EQ(t.limits.rps, 0);
+  EXPECT_EQ(raw_count(db_, "SELECT MAX(version) FROM schema_migrations"), 4);
+  for (const char* col :
+       {"rps", "rpm", "concurrency", "daily_requests", "daily_tokens", "monthly_tokens"})
+    EXPECT_EQ(raw_count(db_, std::string("SELECT ") + col + " FROM tenants"), 0) << col;
+  EXPECT_EQ(raw_count(db_, "SELECT COUNT(*) FROM quota_counters"), 0);
+  // NOT NULL: a raw insert without them still gets the defaults, and NULL is refused.
+  raw_exec(db_, "INSERT INTO tenants (name, created_at) VALUES ('raw', 1)");
+  EXPECT_EQ(raw_count(db_, "SELECT monthly_tokens FROM tenants WHERE name = 'raw'"), 0);
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(h, "UPDATE tenants SET rps = NULL", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(h, "INSERT INTO quota_counters (key, value) VALUES ('k', 1)", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);  // expire_at_ms is required
+  sqlite3_close(h);
+}
+
+// A db written by the previous release (schema version 3) gains the limit columns, all 0 (no
+// limit), and the quota_counters table; its tenants and keys keep working.
+TEST_F(SqliteConfigStoreTest, UpgradeFromVersion3) {
+  auto migrations = sqlite::config_migrations();
+  ASSERT_GE(migrations.size(), 4u);
+  ASSERT_EQ(migrations[3].version, 4);
+  raw_exec(db_, std::string(migrations[0].sql) + migrations[1].sql + migrations[2].sql +
+                    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                    "applied_at INTEGER NOT NULL);"
+                    "INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (3, 0);"
+                    "INSERT INTO tenants (name, enabled, created_at) VALUES ('old', 1, 1);"
+                    "INSERT INTO api_keys (id, tenant_id, key_hash, prefix, created_at) "
+                    "VALUES ('key_000000000001', 1, '" +
+                    kHashA + "', 'crk_o', 1);");
+  const std::int64_t version_before = raw_count(db_, "SELECT n FROM config_version");
+  auto s = open();
+  EXPECT_EQ(raw_count(db_, "SELECT MAX(version) FROM schema_migrations"), 4);
+  EXPECT_EQ(raw_count(db_, "SELECT COUNT(*) FROM quota_counters"), 0);
+  auto tenants = s->list_tenants();
+  ASSERT_EQ(tenants.size(), 1u);
+  EXPECT_EQ(tenants[0].name, "old");
+  EXPECT_EQ(tenants[0].created_at, 1);
+  EXPECT_EQ(tenants[0].limits.rps, 0);
+  EXPECT_EQ(tenants[0].limits.monthly_tokens, 0);
+  auto snap = s->load_snapshot();
+  EXPECT_EQ(snap->version, static_cast<std::uint64_t>(version_before));
+  const SnapshotKey& k = snap->keys_by_hash.at(kHashA);
+  EXPECT_EQ(k.tenant_name, "old");
+  EXPECT_EQ(k.limits.concurrency, 0);
+  EXPECT_EQ(k.limits.daily_tokens, 0);
+
+  // The version 3 update trigger covers the new columns.
+  s->set_tenant_limits("old", {.rps = 5});
+  EXPECT_NE(s->change_token(), snap->version);
+  EXPECT_EQ(s->load_snapshot()->keys_by_hash.at(kHashA).limits.rps, 5);
+}
+
+TEST_F(SqliteConfigStoreTest, TenantLimitsRoundTripAndValidation) {
+  auto s = open();
+  s->add_tenant("team-a");
+  s->add_tenant("team-b");
+  s->set_tenant_limits("team-a", {.rps = 10,
+                                  .rpm = 300,
+                                  .concurrency = 5,
+                                  .daily_requests = 1000,
+                                  .daily_tokens = 2'000'000,
+                                  .monthly_tokens = 50'000'000'000});
+  Tenant a = s->list_tenants().at(0);
+  EXPECT_EQ(a.limits.rps, 10);
+  EXPECT_EQ(a.limits.rpm, 300);
+  EXPECT_EQ(a.limits.concurrency, 5);
+  EXPECT_EQ(a.limits.daily_requests, 1000);
+  EXPECT_EQ(a.limits.daily_tokens, 2'000'000);
+  EXPECT_EQ(a.limits.monthly_tokens, 50'000'000'000);  // beyond 32 bits
+  Tenant b = s->list_tenants().at(1);
+  EXPECT_EQ(b.limits.rps, 0);
+  EXPECT_EQ(b.limits.monthly_tokens, 0);
+
+  // Only what is given changes; 0 clears a limit.
+  s->set_tenant_limits("team-a", {.rps = 0, .daily_tokens = 7});
+  a = s->list_tenants().at(0);
+  EXPECT_EQ(a.limits.rps, 0);
+  EXPECT_EQ(a.limits.rpm, 300);
+  EXPECT_EQ(a.limits.concurrency, 5);
+  EXPECT_EQ(a.limits.daily_requests, 1000);
+  EXPECT_EQ(a.limits.daily_tokens, 7);
+  EXPECT_EQ(a.limits.monthly_tokens, 50'000'000'000);
+
+  EXPECT_EQ(kind_of([&] { s->set_tenant_limits("nobody", {.rps = 1}); }), Kind::kNotFound);
+  for (TenantLimitsUpdate bad :
+       {TenantLimitsUpdate{.rps = -1}, TenantLimitsUpdate{.rpm = -1},
+        TenantLimitsUpdate{.concurrency = -5}, TenantLimitsUpdate{.daily_requests = -1},
+        TenantLimitsUpdate{.daily_tokens = -1},
+        TenantLimitsUpdate{.rps = 3, .monthly_tokens = -1}}) {
+    const auto before = s->change_token();
+    EXPECT_EQ(kind_of([&] { s->set_tenant_limits("team-a", bad); }), Kind::kInvalid);
+    EXPECT_EQ(s->change_token(), before);
+  }
+  a = s->list_tenants().at(0);
+  EXPECT_EQ(a.limits.rps, 0);  // the invalid update with a valid rps changed nothing
+  EXPECT_EQ(a.limits.monthly_tokens, 50'000'000'000);
+  EXPECT_TRUE(TenantLimitsUpdate{}.empty());
+  EXPECT_FALSE(TenantLimitsUpdate{.monthly_tokens = 0}.empty());
+}
+
+TEST_F(SqliteConfigStoreTest, SnapshotCarriesTenantLimits) {
+  auto s = open();
+  s->add_tenant("team-a");
+  s->add_tenant("team-b");
+  s->add_key("team-a", kHashA, "crk_a", std::nullopt);
+  s->add_key("team-b", kHashB, "crk_b", std::nullopt);
+  s->set_tenant_limits("team-a", {.rps = 2, .concurrency = 3, .monthly_tokens = 4});
+  auto snap = s->load_snapshot();
+  const TenantLimits& a = snap->keys_by_hash.at(kHashA).limits;
+  EXPECT_EQ(a.rps, 2);
+  EXPECT_EQ(a.rpm, 0);
+  EXPECT_EQ(a.concurrency, 3);
+  EXPECT_EQ(a.daily_requests, 0);
+  EXPECT_EQ(a.daily_tokens, 0);
+  EXPECT_EQ(a.monthly_tokens, 4);
+  const TenantLimits& b = snap->keys_by_hash.at(kHashB).limits;
+  EXPECT_EQ(b.rps, 0);
+  EXPECT_EQ(b.monthly_tokens, 0);
+
+  s->set_tenant_limits("team-b", {.daily_requests = 9});
+  auto after = s->load_snapshot();
+  EXPECT_NE(after->version, snap->version);
+  EXPECT_EQ(after->keys_by_hash.at(kHashB).limits.daily_requests, 9);
+  EXPECT_EQ(snap->keys_by_hash.at(kHashB).limits.daily_requests, 0);  // the old one is immutable
+}
+
+// serve flushes its quota counters every second; that must not make its poller reload the
+// config snapshot. Tenant limit changes, by the store or a raw edit, must.
+TEST_F(SqliteConfigStoreTest, ChangeTokenIgnoresCounterWritesButSeesLimits) {
+  auto s = open();
+  s->add_tenant("team-a");
+  SqliteCounterSnapshotStore counters(db_);
+  const auto t0 = s->change_token();
+  counters.write({{"usage:team-a:day:2030-01-01:requests", 3, 0},
+                  {"usage:team-a:day:2030-01-01:tokens", 300, 1}});  // and one expired delete
+  counters.write({{"usage:team-a:day:2030-01-01:requests", 4, 0}});
+  raw_exec(db_, "DELETE FROM quota_counters");
+  EXPECT_EQ(s->change_token(), t0);
+
+  s->set_tenant_limits("team-a", {.rpm = 60});
+  const auto t1 = s->change_token();
+  EXPECT_NE(t1, t0);
+  raw_exec(db_, "UPDATE tenants SET monthly_tokens = 5");
+  EXPECT_NE(s->change_token(), t1);
 }
 
 // serve opens the config store and then the health store on the same file. Opening the second

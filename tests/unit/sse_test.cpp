@@ -109,3 +109,34 @@ TEST(StreamTap, FailedIsTerminalAndGarbageIsIgnored) {
 
 }  // namespace
 }  // namespace relay::sse
+
+namespace relay::sse {
+namespace {
+
+TEST(JsonUsage, ReadsResponsesAndChatShapes) {
+  auto r = usage_from_json_body(
+      R"({"id":"resp_1","output":[],"usage":{"input_tokens":2345,"input_tokens_details":)"
+      R"({"cached_tokens":1920},"output_tokens":57,"output_tokens_details":{"reasoning_tokens":9}}})");
+  EXPECT_TRUE(r.present);
+  EXPECT_EQ(r.input_tokens, 2345);
+  EXPECT_EQ(r.cached_tokens, 1920);
+  EXPECT_EQ(r.output_tokens, 57);
+  EXPECT_EQ(r.reasoning_tokens, 9);
+  auto c = usage_from_json_body(
+      R"({"object":"chat.completion","usage":{"prompt_tokens":19,"completion_tokens":10,)"
+      R"("prompt_tokens_details":{"cached_tokens":4}}})");
+  EXPECT_TRUE(c.present);
+  EXPECT_EQ(c.input_tokens, 19);
+  EXPECT_EQ(c.cached_tokens, 4);
+  EXPECT_EQ(c.output_tokens, 10);
+}
+
+TEST(JsonUsage, NoUsageOrNotJsonGivesNothing) {
+  EXPECT_FALSE(usage_from_json_body(R"({"object":"list","data":[]})").present);
+  EXPECT_FALSE(usage_from_json_body("not json").present);
+  EXPECT_FALSE(usage_from_json_body(R"({"usage":{"input_tokens":)").present);
+  EXPECT_FALSE(usage_from_json_body("").present);
+}
+
+}  // namespace
+}  // namespace relay::sse

@@ -103,6 +103,24 @@ CREATE TRIGGER accounts_upd_bump AFTER UPDATE ON accounts
 CREATE TRIGGER accounts_del_bump AFTER DELETE ON accounts
   BEGIN UPDATE config_version SET n = n + 1; END;
 )sql"},
+    // Tenant admission (issue 4): per-tenant limits, 0 meaning no limit. tenants_upd_bump
+    // (version 3) fires on any column, these included, so a limit change reaches serve's
+    // snapshot. quota_counters is where serve flushes its in-process quota counters about once
+    // a second (restored at start, read by `tenant show`); it has no trigger, so those writes
+    // leave config_version alone. expire_at_ms 0: never expires.
+    {4, R"sql(
+ALTER TABLE tenants ADD COLUMN rps            INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tenants ADD COLUMN rpm            INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tenants ADD COLUMN concurrency    INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tenants ADD COLUMN daily_requests INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tenants ADD COLUMN daily_tokens   INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tenants ADD COLUMN monthly_tokens INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE quota_counters (
+  key          TEXT    PRIMARY KEY,
+  value        INTEGER NOT NULL,
+  expire_at_ms INTEGER NOT NULL
+);
+)sql"},
 };
 
 int max_applied(sqlite3* db) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <utility>
 
 #include "crypto/relay_key.hpp"
 #include "store/sqlite/connection.hpp"
@@ -76,6 +77,28 @@ std::vector<std::string> split_models(const std::string& joined) {
   return out;
 }
 
+void require_tenant_limits(const TenantLimitsUpdate& u) {
+  for (const auto& [v, what] :
+       {std::pair{u.rps, "rps"}, std::pair{u.rpm, "rpm"}, std::pair{u.concurrency, "concurrency"},
+        std::pair{u.daily_requests, "daily requests"}, std::pair{u.daily_tokens, "daily tokens"},
+        std::pair{u.monthly_tokens, "monthly tokens"}})
+    if (v && *v < 0)
+      throw StoreError(Kind::kInvalid,
+                       std::string(what) + " limit must not be negative (0: no limit)");
+}
+
+// The six limit columns, in TenantLimits order, read from `first` on.
+TenantLimits read_limits(const Stmt& q, int first) {
+  TenantLimits l;
+  l.rps = q.int64(first);
+  l.rpm = q.int64(first + 1);
+  l.concurrency = q.int64(first + 2);
+  l.daily_requests = q.int64(first + 3);
+  l.daily_tokens = q.int64(first + 4);
+  l.monthly_tokens = q.int64(first + 5);
+  return l;
+}
+
 bool is_lower_hex64(std::string_view s) {
   if (s.size() != 64) return false;
   for (char c : s)
@@ -134,7 +157,9 @@ SqliteConfigStore::~SqliteConfigStore() {
 
 Tenant SqliteConfigStore::add_tenant(std::string_view name) {
   require_name("tenant", name);
-  Tenant t{0, std::string(name), true, now()};
+  Tenant t;
+  t.name = std::string(name);
+  t.created_at = now();
   Stmt ins(db_, "INSERT INTO tenants (name, enabled, created_at) VALUES (?, 1, ?)");
   ins.bind(1, name).bind(2, t.created_at);
   int rc = ins.step_code();
@@ -147,8 +172,17 @@ Tenant SqliteConfigStore::add_tenant(std::string_view name) {
 
 std::vector<Tenant> SqliteConfigStore::list_tenants() {
   std::vector<Tenant> out;
-  Stmt q(db_, "SELECT id, name, enabled, created_at FROM tenants ORDER BY name");
-  while (q.step()) out.push_back({q.int64(0), q.text(1), q.int64(2) != 0, q.int64(3)});
+  Stmt q(db_,
+         "SELECT id, name, enabled, created_at, rps, rpm, concurrency, daily_requests, "
+         "daily_tokens, monthly_tokens FROM tenants ORDER BY name");
+  while (q.step()) {
+    Tenant& t = out.emplace_back();
+    t.id = q.int64(0);
+    t.name = q.text(1);
+    t.enabled = q.int64(2) != 0;
+    t.created_at = q.int64(3);
+    t.limits = read_limits(q, 4);
+  }
   return out;
 }
 
@@ -163,6 +197,22 @@ void SqliteConfigStore::set_enabled(const char* table, const char* what, std::st
 
 void SqliteConfigStore::set_tenant_enabled(std::string_view name, bool enabled) {
   set_enabled("tenants", "tenant", name, enabled);
+}
+
+void SqliteConfigStore::set_tenant_limits(std::string_view name, const TenantLimitsUpdate& u) {
+  require_tenant_limits(u);
+  // NULL keeps the column as it is, as in update_account.
+  Stmt up(db_,
+          "UPDATE tenants SET rps = COALESCE(?, rps), rpm = COALESCE(?, rpm), "
+          "concurrency = COALESCE(?, concurrency), "
+          "daily_requests = COALESCE(?, daily_requests), "
+          "daily_tokens = COALESCE(?, daily_tokens), "
+          "monthly_tokens = COALESCE(?, monthly_tokens) WHERE name = ?");
+  up.bind(1, u.rps).bind(2, u.rpm).bind(3, u.concurrency).bind(4, u.daily_requests);
+  up.bind(5, u.daily_tokens).bind(6, u.monthly_tokens).bind(7, name);
+  up.step();
+  if (sqlite3_changes(db_) == 0)
+    throw StoreError(Kind::kNotFound, "tenant '" + std::string(name) + "' not found");
 }
 
 KeyRecord SqliteConfigStore::add_key(std::string_view tenant, std::string_view key_hash,
@@ -305,12 +355,20 @@ SnapshotPtr SqliteConfigStore::load_snapshot() {
   // Read inside the transaction, so the version names exactly the state read below.
   snap->version = change_token();
   Stmt keys(db_,
-            "SELECT k.key_hash, k.id, t.id, t.name, t.enabled, k.expires_at, k.revoked_at "
+            "SELECT k.key_hash, k.id, t.id, t.name, t.enabled, k.expires_at, k.revoked_at, "
+            "t.rps, t.rpm, t.concurrency, t.daily_requests, t.daily_tokens, t.monthly_tokens "
             "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id");
-  while (keys.step())
-    snap->keys_by_hash.emplace(
-        keys.text(0), SnapshotKey{keys.text(1), keys.int64(2), keys.text(3), keys.int64(4) != 0,
-                                  keys.opt_int64(5), !keys.is_null(6)});
+  while (keys.step()) {
+    SnapshotKey k;
+    k.key_id = keys.text(1);
+    k.tenant_id = keys.int64(2);
+    k.tenant_name = keys.text(3);
+    k.tenant_enabled = keys.int64(4) != 0;
+    k.expires_at = keys.opt_int64(5);
+    k.revoked = !keys.is_null(6);
+    k.limits = read_limits(keys, 7);
+    snap->keys_by_hash.emplace(keys.text(0), std::move(k));
+  }
 
   Stmt accs(db_,
             "SELECT id, name, base_url, models, ca_file, enabled, credential, weight, "

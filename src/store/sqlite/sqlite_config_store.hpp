@@ -26,6 +26,7 @@ class SqliteConfigStore final : public ConfigStore {
   Tenant add_tenant(std::string_view name) override;
   std::vector<Tenant> list_tenants() override;
   void set_tenant_enabled(std::string_view name, bool enabled) override;
+  void set_tenant_limits(std::string_view name, const TenantLimitsUpdate& update) override;
 
   KeyRecord add_key(std::string_view tenant, std::string_view key_hash, std::string_view prefix,
                     std::optional<std::int64_t> expires_at) override;

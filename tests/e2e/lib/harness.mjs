@@ -287,6 +287,18 @@ export function poolAvailable() {
   }
 }
 
+/** True when the relay has tenant admission limits (`tenant set` exists and takes --rps). */
+export function limitsAvailable() {
+  if (!RELAY_BIN || !fs.existsSync(RELAY_BIN)) return false;
+  // As for poolAvailable: an unknown subcommand's --help prints the parent's help, exit 0.
+  try {
+    const out = execFileSync(RELAY_BIN, ['tenant', 'set', '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000 });
+    return /tenant set/.test(out) && /--rps/.test(out);
+  } catch {
+    return false;
+  }
+}
+
 /** True when RELAY_BIN exists and has a `serve` command. */
 export function relayAvailable() {
   if (!RELAY_BIN || !fs.existsSync(RELAY_BIN)) return false;
@@ -318,16 +330,26 @@ export const accountKeyEnv = (name) => `MOCK_KEY_${String(name).toUpperCase().re
  * with its name (startMock apiKeys), else the mock's single key; each account reads its own from
  * MOCK_KEY_<NAME>. weight/maxConcurrency become `--weight N` / `--max-concurrency N`.
  * `env` is added to serve's environment (e.g. POOL_ENV).
+ * `tenantArgs` are added to `tenant add` of the main tenant (e.g. ['--rps', '5']); `tenants`
+ * ([{name, args}]) are more tenants, each added with its args and given one key, before serve
+ * starts. The returned `keys` maps every tenant name (the main one too) to its key.
  */
-export async function startRelay(mock, { accounts, env = {}, tenant = 'team-a' } = {}) {
+export async function startRelay(mock, { accounts, env = {}, tenant = 'team-a', tenantArgs = [], tenants = [] } = {}) {
   const dataDir = tmpDir('relay-data');
   const accs = accounts ?? [{ name: 'mock-http', scheme: 'http', models: MODELS }];
   const keyEnv = { MOCK_UPSTREAM_KEY: mock.apiKey };
   for (const a of accs) keyEnv[accountKeyEnv(a.name)] = a.key ?? mock.keys?.[a.name] ?? mock.apiKey;
   const cli = (args) => relayCli(dataDir, args, keyEnv);
-  cli(['tenant', 'add', tenant]);
+  cli(['tenant', 'add', tenant, ...tenantArgs]);
   const key = cli(['key', 'add', tenant]);
   if (!/^crk_\S+$/.test(key)) throw new Error(`key add printed ${JSON.stringify(key)}, want crk_...`);
+  const keys = { [tenant]: key };
+  for (const t of tenants) {
+    cli(['tenant', 'add', t.name, ...(t.args ?? [])]);
+    const k = cli(['key', 'add', t.name]);
+    if (!/^crk_\S+$/.test(k)) throw new Error(`key add ${t.name} printed ${JSON.stringify(k)}, want crk_...`);
+    keys[t.name] = k;
+  }
   for (const a of accs) {
     const args = ['account', 'add', a.name, '--base-url', a.scheme === 'https' ? mock.httpsBase : mock.httpBase, '--api-key-env', accountKeyEnv(a.name)];
     if (a.models) args.push('--models', a.models.join(','));
@@ -359,6 +381,7 @@ export async function startRelay(mock, { accounts, env = {}, tenant = 'team-a' }
     base: `${url}/v1`,
     key,
     tenant,
+    keys,
     accounts: accs.map((a) => a.name),
     child,
     logFile,

@@ -1,0 +1,37 @@
+#include "limits/counter_store.hpp"
+
+#include <initializer_list>
+
+// Key names are part of the Redis data layout (docs/limits.md): every node, and every release
+// of the relay, must spell them alike. Tenant names hold no ':' (store::is_valid_name), so the
+// fields cannot run into each other.
+namespace relay::limits {
+namespace {
+
+std::string join(std::initializer_list<std::string_view> parts) {
+  std::size_t size = 0;
+  for (std::string_view p : parts) size += p.size() + 1;
+  std::string out;
+  out.reserve(size);
+  for (std::string_view p : parts) {
+    if (!out.empty()) out.push_back(':');
+    out.append(p);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string rate_key(std::string_view tenant, std::string_view window) {
+  return join({"rate", tenant, window});
+}
+
+std::string lease_key(std::string_view tenant) {
+  return join({"lease", tenant});
+}
+
+std::string usage_key(std::string_view tenant, std::string_view period, std::string_view what) {
+  return join({"usage", tenant, period, what});
+}
+
+}  // namespace relay::limits
