@@ -50,7 +50,7 @@ std::int64_t wall_ms() {
 // Renews the concurrency lease every third of its TTL until settle says stop. It owns its
 // timer, so it may outlive the request's frame by one wake-up.
 struct Admission::LeaseKeeper {
-  LeaseKeeper(asio::any_io_executor ex, limits::CounterStore& c) : timer(ex), counters(c) {}
+  LeaseKeeper(const asio::any_io_executor& ex, limits::CounterStore& c) : timer(ex), counters(c) {}
   asio::steady_timer timer;
   limits::CounterStore& counters;
   std::string key;
