@@ -265,10 +265,10 @@ boost::asio::awaitable<RateResult> InProcessCounterStore::rate(std::string_view 
 }
 
 boost::asio::awaitable<RateResult> InProcessCounterStore::peek_rate(std::string_view key,
-                                                                   std::int64_t limit,
-                                                                   std::int64_t period_ms,
-                                                                   std::int64_t burst,
-                                                                   std::int64_t now_ms) {
+                                                                    std::int64_t limit,
+                                                                    std::int64_t period_ms,
+                                                                    std::int64_t burst,
+                                                                    std::int64_t now_ms) {
   co_return peek_rate_now(key, limit, period_ms, burst, now_ms);
 }
 

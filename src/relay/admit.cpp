@@ -1,16 +1,16 @@
 #include "relay/admit.hpp"
 
+#include <openssl/rand.h>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <array>
 #include <chrono>
-#include <tuple>
 #include <ctime>
-#include <openssl/rand.h>
+#include <tuple>
 
 namespace relay {
 
@@ -18,7 +18,9 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::int64_t seconds_up(std::int64_t ms) { return std::max<std::int64_t>(1, (ms + 999) / 1000); }
+std::int64_t seconds_up(std::int64_t ms) {
+  return std::max<std::int64_t>(1, (ms + 999) / 1000);
+}
 
 std::tm utc_tm(std::int64_t now_ms) {
   std::time_t t = static_cast<std::time_t>(now_ms / 1000);
@@ -156,8 +158,8 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
        "daily request"},
       {l.daily_tokens, limits::usage_key(t, "day:" + day, "tokens"), utc_day_end_ms(now_ms),
        "daily token"},
-      {l.monthly_tokens, limits::usage_key(t, "month:" + month, "tokens"),
-       utc_month_end_ms(now_ms), "monthly token"},
+      {l.monthly_tokens, limits::usage_key(t, "month:" + month, "tokens"), utc_month_end_ms(now_ms),
+       "monthly token"},
   };
   for (const auto& q : quotas) {
     if (q.limit <= 0) continue;
@@ -173,8 +175,7 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
   }
 
   if (l.concurrency > 0) {
-    auto k = std::make_shared<Admission::LeaseKeeper>(co_await asio::this_coro::executor,
-                                                      counters);
+    auto k = std::make_shared<Admission::LeaseKeeper>(co_await asio::this_coro::executor, counters);
     k->key = limits::lease_key(t);
     k->id = lease_id();
     k->ttl_ms = opts.lease_ttl_ms;
@@ -205,8 +206,9 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
       shown = r;
       a.refused = ErrorCode::kTenantRateLimited;
       a.retry_after_s = static_cast<int>(seconds_up(r.retry_after_ms));
-      a.message = "Rate limit reached for this tenant: " + std::to_string(limit) +
-                  (window == std::string_view("s") ? " requests per second." : " requests per minute.");
+      a.message =
+          "Rate limit reached for this tenant: " + std::to_string(limit) +
+          (window == std::string_view("s") ? " requests per second." : " requests per minute.");
       break;
     }
   }
@@ -246,9 +248,8 @@ asio::awaitable<void> Admission::settle(limits::CounterStore& counters, std::int
   // Kept a day past the period, so `tenant show` can still read a period that just ended.
   co_await counters.add_counter(limits::usage_key(tenant, "day:" + utc_day(now_ms), "tokens"),
                                 tokens, utc_day_end_ms(now_ms) + 86'400'000, now_ms);
-  co_await counters.add_counter(
-        limits::usage_key(tenant, "month:" + utc_month(now_ms), "tokens"), tokens,
-        utc_month_end_ms(now_ms) + 86'400'000, now_ms);
+  co_await counters.add_counter(limits::usage_key(tenant, "month:" + utc_month(now_ms), "tokens"),
+                                tokens, utc_month_end_ms(now_ms) + 86'400'000, now_ms);
 }
 
 Admission::~Admission() {

@@ -103,7 +103,7 @@ TEST_F(AdmitTest, QuotasRefuseUntilTheEndOfTheUtcPeriod) {
   auto r = admit_now(l);
   ASSERT_TRUE(r.refused);
   EXPECT_EQ(*r.refused, ErrorCode::kTenantQuotaExceeded);
-  EXPECT_EQ(r.retry_after_s, 14 * 3600);  // 10:00 -> midnight
+  EXPECT_EQ(r.retry_after_s, 14 * 3600);                        // 10:00 -> midnight
   EXPECT_FALSE(admit_now(l, kNow + 14 * 3600 * 1000).refused);  // a new day
 
   store::TenantLimits t;
@@ -111,7 +111,7 @@ TEST_F(AdmitTest, QuotasRefuseUntilTheEndOfTheUtcPeriod) {
   auto a = admit_now(t);
   settle(a, 1500);  // the request that crosses the limit is served...
   auto b = admit_now(t);
-  ASSERT_TRUE(b.refused);  // ...the next one is not
+  ASSERT_TRUE(b.refused);                            // ...the next one is not
   EXPECT_EQ(b.retry_after_s, (4 * 24 - 10) * 3600);  // until 2026-12-01T00:00Z
 }
 

@@ -439,10 +439,10 @@ TYPED_TEST_P(CounterStoreSuite, InterleavedCallsOnOneLoopAreEachAtomic) {
 }
 
 REGISTER_TYPED_TEST_SUITE_P(CounterStoreSuite, RateAllowsBurstThenRefusesWithRetryAfterThenRecovers,
-                            RateRefusalConsumesNothing, PeekReportsWithoutConsuming, RateFullBurstIsBackAfterReset,
-                            RateKeysAreIndependent, RateMatchesTheGcraMathExactly,
-                            RateWithLimitBelowOneIsNotLimited, LeaseMaxIsRespected,
-                            LeaseReleaseFreesASlot, LeaseSameIdTwiceCountsOnce,
+                            RateRefusalConsumesNothing, PeekReportsWithoutConsuming,
+                            RateFullBurstIsBackAfterReset, RateKeysAreIndependent,
+                            RateMatchesTheGcraMathExactly, RateWithLimitBelowOneIsNotLimited,
+                            LeaseMaxIsRespected, LeaseReleaseFreesASlot, LeaseSameIdTwiceCountsOnce,
                             LeaseExpiredNoLongerCounts, LeaseRenewKeepsItAlive,
                             LeaseRenewDoesNotReviveAnExpiredOrUnknownLease, LeaseKeysAreIndependent,
                             LeaseWithMaxBelowOneIsNotLimitedButCounted, CounterAddAndRead,
