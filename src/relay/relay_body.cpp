@@ -39,7 +39,7 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
   const bool sse = ct && starts_with_ci(*ct, "text/event-stream");
   // A whole JSON answer is read for its usage at the end; bounded, and never kept afterwards.
   constexpr std::size_t kJsonUsageLimit = std::size_t{8} << 20;
-  const bool json = !sse && ct && ct->find("json") != std::string::npos && t.status() < 300;
+  bool json = !sse && ct && ct->find("json") != std::string::npos && t.status() < 300;
   std::string json_body;
   if (json) json_body = held;
   const bool responses = sse && is_responses_path(ctx.path);
@@ -70,7 +70,12 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
     if (t.has_body()) {
       std::string chunk = t.take_body();
       if (sse) tap.feed(chunk);
-      if (json && json_body.size() + chunk.size() <= kJsonUsageLimit) json_body += chunk;
+      if (json && json_body.size() + chunk.size() <= kJsonUsageLimit)
+        json_body += chunk;
+      else if (json) {
+        json = false;  // too big to read for usage: stop copying rather than keep a torn copy
+        std::string().swap(json_body);
+      }
       if (!co_await out.send_body(chunk)) client_gone = true;
       last_sent = Clock::now();
       continue;
@@ -100,7 +105,10 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
     }
   }
   out.stop_watching();
-  ctx.usage = json ? sse::usage_from_json_body(json_body) : tap.usage();
+  if (json)
+    ctx.usage = sse::usage_from_json_body(json_body);
+  else if (sse)
+    ctx.usage = tap.usage();
 
   if (client_gone) {
     // Codex hangs up as soon as it has read response.completed: that is a success.

@@ -30,6 +30,9 @@ void read_usage(simdjson::dom::element usage, Usage& out, bool chat) {
 
 Usage usage_from_json_body(std::string_view body) {
   Usage out;
+  while (!body.empty() && (body.front() == ' ' || body.front() == '\n' || body.front() == '\r' ||
+                           body.front() == '\t'))
+    body.remove_prefix(1);
   if (body.empty() || body.front() != '{') return out;
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;

@@ -136,6 +136,7 @@ TEST(JsonUsage, NoUsageOrNotJsonGivesNothing) {
   EXPECT_FALSE(usage_from_json_body("not json").present);
   EXPECT_FALSE(usage_from_json_body(R"({"usage":{"input_tokens":)").present);
   EXPECT_FALSE(usage_from_json_body("").present);
+  EXPECT_TRUE(usage_from_json_body(" \n {\"usage\":{\"input_tokens\":1}}").present);
 }
 
 }  // namespace
