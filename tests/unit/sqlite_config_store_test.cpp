@@ -10,6 +10,7 @@
 #include <functional>
 #include <regex>
 
+#include "sqlite_test_support.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "store/sqlite/sqlite_counter_snapshot_store.hpp"
 #include "store/sqlite/sqlite_health_store.hpp"
@@ -33,27 +34,9 @@ Kind kind_of(const std::function<void()>& f) {
   return Kind::kIo;
 }
 
-// Runs one statement on a separate raw connection, as another process would.
-void raw_exec(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
-  sqlite3_busy_timeout(h, 5000);
-  char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(h);
-}
+using relay::test::raw_exec;
 
-std::int64_t raw_count(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  sqlite3_open(db.c_str(), &h);
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(h, sql.c_str(), -1, &s, nullptr);
-  std::int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-  sqlite3_finalize(s);
-  sqlite3_close(h);
-  return n;
-}
+using relay::test::raw_count;
 
 class SqliteConfigStoreTest : public ::testing::Test {
  protected:

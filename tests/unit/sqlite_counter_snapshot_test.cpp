@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "sqlite_test_support.hpp"
 #include "store/sqlite/sqlite_counter_snapshot_store.hpp"
 #include "store/sqlite/sqlite_health_store.hpp"
 #include "test_support.hpp"
@@ -19,16 +20,7 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::int64_t raw_count(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  sqlite3_open(db.c_str(), &h);
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(h, sql.c_str(), -1, &s, nullptr);
-  std::int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-  sqlite3_finalize(s);
-  sqlite3_close(h);
-  return n;
-}
+using relay::test::raw_count;
 
 std::vector<std::string> keys(const std::vector<CounterRow>& rows) {
   std::vector<std::string> out;
