@@ -1,11 +1,11 @@
 // Backpressure through the relay: a client that reads slowly must slow the upstream down
 // (the relay pauses its upstream transfer) instead of the relay buffering the whole response.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import fs from 'node:fs';
-import { startMock, startRelay, relaySkip, nonce, nowMs, sleep, MODELS } from './lib/harness.mjs';
+import { relaySkip, nonce, nowMs, sleep, withHttpMockAndRelay } from './lib/harness.mjs';
 
 const skip = relaySkip();
 const MIB = 48;
@@ -14,13 +14,9 @@ const CLIENT_BYTES_PER_MS = 8 * 1024; // 8 MiB/s: the 48 MiB take the client abo
 describe('backpressure', { skip }, () => {
   let mock;
   let relay;
-  before(async () => {
-    mock = await startMock({ tls: false });
-    relay = await startRelay(mock, { accounts: [{ name: 'mock-http', scheme: 'http', models: MODELS }] });
-  });
-  after(async () => {
-    await relay?.stop();
-    await mock?.stop();
+  withHttpMockAndRelay((m, r) => {
+    mock = m;
+    relay = r;
   });
 
   it('a slow client paces the upstream and receives every byte', async () => {

@@ -1,9 +1,9 @@
 // What crosses the relay: the client's identity never reaches upstream, the account's
 // identity never reaches the client.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMock, startRelay, relaySkip, relayFetch, nonce, MODELS } from './lib/harness.mjs';
+import { relaySkip, relayFetch, nonce, withHttpMockAndRelay } from './lib/harness.mjs';
 
 const skip = relaySkip();
 
@@ -23,13 +23,9 @@ function leakedAccountHeaders(headers) {
 describe('privacy through the relay', { skip }, () => {
   let mock;
   let relay;
-  before(async () => {
-    mock = await startMock({ tls: false });
-    relay = await startRelay(mock, { accounts: [{ name: 'mock-http', scheme: 'http', models: MODELS }] });
-  });
-  after(async () => {
-    await relay?.stop();
-    await mock?.stop();
+  withHttpMockAndRelay((m, r) => {
+    mock = m;
+    relay = r;
   });
 
   function canaryHeaders(canary) {

@@ -1,11 +1,9 @@
 // Streaming behaviour through the relay, measured with `curl -sN` (each `data:` line is
 // timestamped in Node as it arrives) against the mock's per-event send times.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startMock,
-  startRelay,
   relaySkip,
   curlStream,
   relayFetch,
@@ -13,8 +11,8 @@ import {
   percentile,
   nowMs,
   sleep,
-  MODELS,
   RELAY_ENV,
+  withHttpMockAndRelay,
 } from './lib/harness.mjs';
 
 const skip = relaySkip();
@@ -22,13 +20,9 @@ const skip = relaySkip();
 describe('streaming through the relay', { skip }, () => {
   let mock;
   let relay;
-  before(async () => {
-    mock = await startMock({ tls: false });
-    relay = await startRelay(mock, { accounts: [{ name: 'mock-http', scheme: 'http', models: MODELS }] });
-  });
-  after(async () => {
-    await relay?.stop();
-    await mock?.stop();
+  withHttpMockAndRelay((m, r) => {
+    mock = m;
+    relay = r;
   });
 
   const stream = (prompt, opts = {}) =>

@@ -6,6 +6,7 @@
 //   E2E_WORK       work dir (default tests/e2e/.work)
 //   E2E_TLS_DIR    dir with ca.pem, server.pem, server.key (made with openssl when missing)
 
+import { before, after } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -702,4 +703,22 @@ export async function pollUntil(fn, ms = 1500) {
     if (v || Date.now() > end) return v;
     await sleep(100);
   }
+}
+
+/**
+ * The usual suite set-up: a plain-HTTP mock and one relay with one account serving MODELS,
+ * started before the suite's tests and stopped after them. `set(mock, relay)` receives them.
+ */
+export function withHttpMockAndRelay(set) {
+  let mock;
+  let relay;
+  before(async () => {
+    mock = await startMock({ tls: false });
+    relay = await startRelay(mock, { accounts: [{ name: 'mock-http', scheme: 'http', models: MODELS }] });
+    set(mock, relay);
+  });
+  after(async () => {
+    await relay?.stop();
+    await mock?.stop();
+  });
 }
