@@ -11,6 +11,7 @@
 
 #include "app/cli_internal.hpp"
 #include "app/server.hpp"
+#include "store/redis/usage_reader.hpp"
 #include "store/store_factory.hpp"
 
 namespace relay::app {
@@ -33,7 +34,10 @@ std::unique_ptr<store::HealthStore> Globals::open_health_store() const {
 }
 
 std::unique_ptr<store::CounterSnapshotStore> Globals::open_counter_snapshot_store() const {
-  return store::open_counter_snapshot_store(config());
+  // With [redis] the live counters are there; relay.db's snapshot is the embedded mode's.
+  const Config& cfg = config();
+  if (!cfg.redis.url.empty()) return store::open_redis_usage_reader(cfg);
+  return store::open_counter_snapshot_store(cfg);
 }
 
 namespace {

@@ -2,6 +2,7 @@
 // Shared by the cli*.cpp files only: each verb group registers its subcommands here.
 #include <CLI/CLI.hpp>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -35,6 +36,28 @@ void add_key_commands(CLI::App& app, Globals& g);
 void add_account_commands(CLI::App& app, Globals& g);
 // account list|events: the config joined with what serve reports about health.
 void add_account_views(CLI::App& account, Globals& g);
+
+// The six admission-limit flags (--rps … --monthly-tokens) of tenant add|set and key add|set,
+// all validated alike (cli_tenant.cpp).
+struct LimitOpts {
+  static constexpr std::size_t kCount = 6;
+  std::array<std::int64_t, kCount> values{};
+  std::array<CLI::Option*, kCount> opts{};
+
+  // The limits given on the command line; the others unset.
+  store::TenantLimitsUpdate update() const;
+  // As update(), but a usage error (exit 2) naming the flags when none was given.
+  store::TenantLimitsUpdate required_update(const std::string& command) const;
+};
+void add_limit_flags(CLI::App* cmd, LimitOpts& o);
+// "rps 10, daily tokens no limit" for the limits an update sets.
+std::string describe_limits(const store::TenantLimitsUpdate& u);
+// One table cell: "rps=10,daily-tokens=5000" for the limits set, "-" when none is.
+std::string compact_limits(const store::TenantLimits& l);
+// The `show` body shared by tenants and keys: the limits, then the usage today and this month
+// under `scope` (the name in counter keys: a tenant, or tenant/key_id) as serve last saved it.
+void print_limits_and_usage(const Globals& g, const std::string& scope,
+                            const store::TenantLimits& l);
 
 // Left-aligned columns on stdout; widths count UTF-8 characters, not bytes.
 void print_table(const std::vector<std::string>& header,

@@ -1,4 +1,5 @@
-// tenant add|set|list|show|enable|disable
+// tenant add|set|list|show|enable|disable, and the limit flags and `show` body that key
+// add|set|show share (cli_internal.hpp).
 #include <fmt/core.h>
 
 #include <array>
@@ -10,7 +11,7 @@
 namespace relay::app::cli {
 namespace {
 
-// One admission limit: its flag, its name in messages and `tenant show`, and where it lives.
+// One admission limit: its flag, its name in messages and `show`, and where it lives.
 struct LimitFlag {
   const char* flag;
   const char* label;
@@ -34,37 +35,8 @@ constexpr std::array<LimitFlag, 6> kLimitFlags = {{
      &U::monthly_tokens, &L::monthly_tokens},
 }};
 
-struct LimitOpts {
-  std::array<std::int64_t, kLimitFlags.size()> values{};
-  std::array<CLI::Option*, kLimitFlags.size()> opts{};
-
-  store::TenantLimitsUpdate update() const {
-    store::TenantLimitsUpdate u;
-    for (std::size_t i = 0; i < kLimitFlags.size(); ++i)
-      if (opts[i]->count() > 0) u.*kLimitFlags[i].update = values[i];
-    return u;
-  }
-};
-
-void add_limit_flags(CLI::App* cmd, LimitOpts& o) {
-  for (std::size_t i = 0; i < kLimitFlags.size(); ++i)
-    o.opts[i] = cmd->add_option(kLimitFlags[i].flag, o.values[i], kLimitFlags[i].help)
-                    ->check(CLI::NonNegativeNumber);
-}
-
 std::string limit_text(std::int64_t v) {
   return v > 0 ? std::to_string(v) : "-";
-}
-
-// "rps 10, daily tokens no limit" for the limits an update sets.
-std::string describe(const store::TenantLimitsUpdate& u) {
-  std::string out;
-  for (const LimitFlag& f : kLimitFlags)
-    if (const auto& v = u.*f.update) {
-      if (!out.empty()) out += ", ";
-      out += fmt::format("{} {}", f.label, *v > 0 ? std::to_string(*v) : "no limit");
-    }
-  return out;
 }
 
 std::int64_t unix_now_ms() {
@@ -82,12 +54,65 @@ int tenant_show(const Globals& g, const std::string& name) {
     }
   if (!found)
     throw store::StoreError(store::StoreError::Kind::kNotFound, "tenant '" + name + "' not found");
+  fmt::print("tenant   {}\nenabled  {}\ncreated  {}\n", t.name, t.enabled ? "yes" : "no",
+             format_utc(t.created_at));
+  print_limits_and_usage(g, t.name, t.limits);
+  return 0;
+}
 
-  // Keys as limits::usage_key writes them: usage:{tenant}:{day|month}:{requests|tokens}.
+}  // namespace
+
+static_assert(LimitOpts::kCount == kLimitFlags.size());
+
+store::TenantLimitsUpdate LimitOpts::update() const {
+  store::TenantLimitsUpdate u;
+  for (std::size_t i = 0; i < kLimitFlags.size(); ++i)
+    if (opts[i]->count() > 0) u.*kLimitFlags[i].update = values[i];
+  return u;
+}
+
+store::TenantLimitsUpdate LimitOpts::required_update(const std::string& command) const {
+  store::TenantLimitsUpdate u = update();
+  if (u.empty())
+    throw CLI::ValidationError(command,
+                               "give at least one of --rps, --rpm, --concurrency, "
+                               "--daily-requests, --daily-tokens, --monthly-tokens");
+  return u;
+}
+
+void add_limit_flags(CLI::App* cmd, LimitOpts& o) {
+  for (std::size_t i = 0; i < kLimitFlags.size(); ++i)
+    o.opts[i] = cmd->add_option(kLimitFlags[i].flag, o.values[i], kLimitFlags[i].help)
+                    ->check(CLI::NonNegativeNumber);
+}
+
+std::string describe_limits(const store::TenantLimitsUpdate& u) {
+  std::string out;
+  for (const LimitFlag& f : kLimitFlags)
+    if (const auto& v = u.*f.update) {
+      if (!out.empty()) out += ", ";
+      out += fmt::format("{} {}", f.label, *v > 0 ? std::to_string(*v) : "no limit");
+    }
+  return out;
+}
+
+std::string compact_limits(const store::TenantLimits& l) {
+  std::string out;
+  for (const LimitFlag& f : kLimitFlags)
+    if (l.*f.limit > 0) {
+      if (!out.empty()) out += ',';
+      out += fmt::format("{}={}", std::string_view(f.flag).substr(2), l.*f.limit);  // no "--"
+    }
+  return out.empty() ? "-" : out;
+}
+
+void print_limits_and_usage(const Globals& g, const std::string& scope,
+                            const store::TenantLimits& l) {
+  // Keys as limits::usage_key writes them: usage:{scope}:{day|month}:{requests|tokens}.
   const std::int64_t now = unix_now_ms();
   const std::string stamp = format_utc(now / 1000);  // YYYY-MM-DDTHH:MM:SSZ
   const std::string day = stamp.substr(0, 10), month = stamp.substr(0, 7);
-  const std::string prefix = "usage:" + name + ":";
+  const std::string prefix = "usage:" + scope + ":";
   std::map<std::string, std::int64_t> used;
   for (auto& r : g.open_counter_snapshot_store()->read(prefix, now))
     used.emplace(std::move(r.key), r.value);
@@ -96,27 +121,24 @@ int tenant_show(const Globals& g, const std::string& name) {
     return it == used.end() ? std::int64_t{0} : it->second;
   };
 
-  fmt::print("tenant   {}\nenabled  {}\ncreated  {}\n", t.name, t.enabled ? "yes" : "no",
-             format_utc(t.created_at));
   fmt::print("limits ('-': no limit)\n");
   for (const LimitFlag& f : kLimitFlags)
-    fmt::print("  {:<16}{}\n", f.label, limit_text(t.limits.*f.limit));
+    fmt::print("  {:<16}{}\n", f.label, limit_text(l.*f.limit));
   fmt::print("usage, used / limit (UTC)\n");
   const std::vector<std::pair<std::string, std::string>> lines = {
-      {"requests today (" + day + ")", fmt::format("{} / {}", usage("day:" + day, "requests"),
-                                                   limit_text(t.limits.daily_requests))},
+      {"requests today (" + day + ")",
+       fmt::format("{} / {}", usage("day:" + day, "requests"), limit_text(l.daily_requests))},
       {"tokens today (" + day + ")",
-       fmt::format("{} / {}", usage("day:" + day, "tokens"), limit_text(t.limits.daily_tokens))},
+       fmt::format("{} / {}", usage("day:" + day, "tokens"), limit_text(l.daily_tokens))},
       {"tokens this month (" + month + ")",
-       fmt::format("{} / {}", usage("month:" + month, "tokens"),
-                   limit_text(t.limits.monthly_tokens))},
+       fmt::format("{} / {}", usage("month:" + month, "tokens"), limit_text(l.monthly_tokens))},
   };
   for (const auto& [label, value] : lines) fmt::print("  {:<32}{}\n", label, value);
-  fmt::print("note: usage is as of serve's last flush of its counters (at most about 1 s ago)\n");
-  return 0;
+  if (g.config().redis.url.empty())
+    fmt::print("note: usage is as of serve's last flush of its counters (at most about 1 s ago)\n");
+  else
+    fmt::print("note: live usage, read from redis\n");
 }
-
-}  // namespace
 
 void add_tenant_commands(CLI::App& app, Globals& g) {
   auto* tenant = app.add_subcommand("tenant", "Manage tenants (teams, users, CI jobs)");
@@ -136,7 +158,7 @@ void add_tenant_commands(CLI::App& app, Globals& g) {
       if (u.empty())
         fmt::print("tenant {} added\n", t.name);
       else
-        fmt::print("tenant {} added: {}\n", t.name, describe(u));
+        fmt::print("tenant {} added: {}\n", t.name, describe_limits(u));
       return 0;
     };
   });
@@ -146,14 +168,10 @@ void add_tenant_commands(CLI::App& app, Globals& g) {
   set->add_option("NAME", *name, "Tenant name")->required();
   add_limit_flags(set, *set_limits);
   set->callback([&g, name, set_limits] {
-    store::TenantLimitsUpdate u = set_limits->update();
-    if (u.empty())
-      throw CLI::ValidationError("tenant set",
-                                 "give at least one of --rps, --rpm, --concurrency, "
-                                 "--daily-requests, --daily-tokens, --monthly-tokens");
+    store::TenantLimitsUpdate u = set_limits->required_update("tenant set");
     g.action = [&g, name, u] {
       g.open_store()->set_tenant_limits(*name, u);
-      fmt::print("tenant {} updated: {}\n", *name, describe(u));
+      fmt::print("tenant {} updated: {}\n", *name, describe_limits(u));
       return 0;
     };
   });

@@ -15,6 +15,8 @@
 #include <utility>
 #include <variant>
 
+#include "redis/url.hpp"
+
 namespace relay::app {
 namespace {
 
@@ -39,6 +41,8 @@ struct Field {
 // clang-format off
 #define RELAY_FIELD(sec, name) \
   Field{#sec, #name, [](Config& c) -> FieldRef { return &c.sec.name; }}
+#define RELAY_BOUNDED(sec, name, lo, hi) \
+  Field{#sec, #name, [](Config& c) -> FieldRef { return &c.sec.name; }, lo, hi}
 #define RELAY_POOL(key, member, lo, hi) \
   Field{"pool", #key, [](Config& c) -> FieldRef { return &c.pool.member; }, lo, hi}
 #define RELAY_POLICY(key, cls, member, lo, hi) \
@@ -62,6 +66,12 @@ constexpr std::array kFields = {
     RELAY_FIELD(store, data_dir),
     RELAY_FIELD(store, master_key_file),
     RELAY_FIELD(log, level),
+    RELAY_FIELD(redis, url),
+    RELAY_FIELD(redis, failure_mode),
+    RELAY_BOUNDED(redis, timeout_ms, 1, 60'000),
+    RELAY_FIELD(redis, key_prefix),
+    RELAY_BOUNDED(limits, lease_ttl_ms, 1000, kDayMs),
+    RELAY_FIELD(admin, listen),
     RELAY_POOL(half_open_successes, half_open_successes, 1, 1000),
     RELAY_POOL(ewma_alpha, ewma_alpha, 0, 0),  // a double in (0, 1]: see check_double
     RELAY_POOL(affinity_ttl_ms, affinity_ttl, 0, 7 * kDayMs),
@@ -85,6 +95,7 @@ constexpr std::array kFields = {
     RELAY_POLICY(auth_disables, kAuth, disables, 0, 1),
 };
 #undef RELAY_FIELD
+#undef RELAY_BOUNDED
 #undef RELAY_POOL
 #undef RELAY_POLICY
 
@@ -131,6 +142,16 @@ std::string check_string(const Field& f, const std::string& v) {
     for (const char* l : kLogLevels)
       if (v == l) return {};
     return "'" + v + "' is not one of trace, debug, info, warn, error, critical, off";
+  }
+  if (f.section == "redis" && f.key == "url" && !v.empty()) {
+    auto r = redis::parse_url(v);
+    if (!r.endpoint) return r.error;  // never echoes the url: it may hold a password
+  }
+  if (f.section == "redis" && f.key == "failure_mode" && v != "open" && v != "closed")
+    return "'" + v + "' is not one of open, closed";
+  if (f.section == "redis" && f.key == "key_prefix") {
+    for (unsigned char c : v)
+      if (c <= 0x20 || c >= 0x7f) return "must be printable ASCII without spaces";
   }
   if (f.section == "pool" && f.key == "probe_path") {
     // It becomes a request target as is: no room for spaces, control bytes or a fragment.
@@ -286,7 +307,7 @@ Config load_config(const std::string& path_or_empty) {
     if (!is_section(section))
       throw std::runtime_error(fmt::format(
           "config file {}: unknown section or key '{}' (known sections: server, upstream, "
-          "store, log, pool)",
+          "store, log, redis, limits, admin, pool)",
           path, section));
     const toml::table* table = section_node.as_table();
     if (!table)

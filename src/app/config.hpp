@@ -36,6 +36,23 @@ struct StoreConfig {
   std::string master_key_file;  // empty: <data_dir>/master.key (created 0600 on first run)
 };
 
+// [redis]: shared counters for tenant limits across nodes (docs/limits.md). Empty url: each
+// process keeps its own counters in memory.
+struct RedisConfig {
+  std::string url;                    // redis://[:PASSWORD@]IP[:PORT][/DB]
+  std::string failure_mode = "open";  // "open": local limits; "closed": 503 limits_unavailable
+  std::int64_t timeout_ms = 50;       // per call; hiredis has no timeout of its own
+  std::string key_prefix = "codex-relay:";
+};
+
+struct AdminConfig {
+  std::string listen;  // e.g. "127.0.0.1:9464"; empty: no admin listener
+};
+
+struct LimitsConfig {
+  std::int64_t lease_ttl_ms = 60'000;  // a dead node's concurrency slots come back after this
+};
+
 struct LogConfig {
   std::string level = "info";
 };
@@ -45,6 +62,9 @@ struct Config {
   UpstreamConfig upstream;
   StoreConfig store;
   LogConfig log;
+  RedisConfig redis;
+  LimitsConfig limits;
+  AdminConfig admin;
   pool::PoolConfig pool;  // [pool]: durations as *_ms integers, cool-downs per failure class
 };
 

@@ -11,8 +11,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <thread>
 
+#include "app/admin.hpp"
+#include "app/counter_backend.hpp"
 #include "app/counter_persister.hpp"
 #include "app/health_recorder.hpp"
 #include "app/listener.hpp"
@@ -33,14 +36,39 @@ namespace {
 // lives on one thread from accept to settle and no request state is shared between threads.
 struct IoThread {
   IoThread(const Config& cfg, store::SnapshotSource& snapshots, pool::AccountPool& pool,
-           limits::CounterStore& counters, PipelineStats& stats)
-      : multi(io), pipeline(cfg, snapshots, pool, counters, multi, stats) {}
+           CounterBackend& backend, int index, PipelineStats& stats)
+      : multi(io),
+        counters(backend.for_thread(io, index)),
+        pipeline(cfg, snapshots, pool, counters.store(), multi, stats) {}
   asio::io_context io{1};
   upstream::CurlMulti multi;
+  ThreadCounters counters;
   Pipeline pipeline;
   std::unique_ptr<Listener> listener;
   std::thread thread;
 };
+
+std::string render_metrics(const PipelineStats& stats, CounterBackend& counters) {
+  std::string out;
+  append_metric(out, "codex_relay_requests_total", "counter",
+                "Requests received on the API listener.", static_cast<double>(stats.total.load()));
+  append_metric(out, "codex_relay_requests_active", "gauge", "Requests in flight.",
+                static_cast<double>(stats.active.load()));
+  append_metric(out, "codex_relay_limits_shared", "gauge",
+                "1 when tenant-limit counters are shared through Redis, 0 when in-process.",
+                counters.shared() ? 1 : 0);
+  const auto& f = counters.fallback_stats();
+  append_metric(out, "codex_relay_limits_fail_open_active", "gauge",
+                "1 while Redis is unavailable and admission uses this node's local limits.",
+                f.degraded.load() ? 1 : 0);
+  append_metric(out, "codex_relay_limits_fail_open_outages_total", "counter",
+                "Times Redis became unavailable and admission fell back to local limits.",
+                static_cast<double>(f.outages.load()));
+  append_metric(out, "codex_relay_limits_fail_open_calls_total", "counter",
+                "Counter-store calls answered locally because Redis could not answer.",
+                static_cast<double>(f.local_answers.load()));
+  return out;
+}
 
 void print_first_run_help(const store::Snapshot& snap, const std::string& listen,
                           const Config& cfg) {
@@ -70,16 +98,24 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   store::SnapshotSource snapshots;
   pool::AccountPool pool(cfg.pool);
   HealthRecorder recorder(store::open_health_store(cfg), pool);
-  limits::InProcessCounterStore counters;
-  CounterPersister persister(store::open_counter_snapshot_store(cfg), counters);
-  persister.restore();
+  CounterBackend counters(cfg);
+  // With Redis the quota counters live there; the local ones only cover outages (fail-open)
+  // and are not worth keeping.
+  std::optional<CounterPersister> persister;
+  if (!counters.shared()) {
+    persister.emplace(store::open_counter_snapshot_store(cfg), counters.local());
+    persister->restore();
+  } else {
+    spdlog::info("tenant limits: shared through redis (failure mode: fail-{})",
+                 cfg.redis.failure_mode);
+  }
   SnapshotPoller poller(std::move(store), snapshots);
   poller.on_snapshot = [&pool](const store::Snapshot& s) {
     pool.sync(s, std::chrono::steady_clock::now());
   };
   poller.on_tick = [&recorder, &persister] {
     recorder.tick();
-    persister.tick();
+    if (persister) persister->tick();
   };
   poller.load_now();  // fail fast on a broken store, before any port opens
 
@@ -99,7 +135,7 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   Endpoint where = parse_endpoint(cfg.server.listen);
   try {
     for (int i = 0; i < n; ++i) {
-      auto t = std::make_unique<IoThread>(cfg, snapshots, pool, counters, stats);
+      auto t = std::make_unique<IoThread>(cfg, snapshots, pool, counters, i, stats);
       t->listener = std::make_unique<Listener>(t->io, where, t->pipeline, limits);
       where.port = t->listener->port();  // port 0: the others share the first one's port
       threads.push_back(std::move(t));
@@ -108,11 +144,28 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     spdlog::error("cannot listen on {}: {}", cfg.server.listen, e.what());
     return 1;
   }
+  // The admin listener shares the first io thread: a scrape is rare and cheap.
+  AdminHandler admin([&stats, &counters] { return render_metrics(stats, counters); });
+  std::unique_ptr<Listener> admin_listener;
+  if (!cfg.admin.listen.empty()) {
+    try {
+      admin_listener = std::make_unique<Listener>(threads.front()->io,
+                                                  parse_endpoint(cfg.admin.listen), admin, limits);
+    } catch (const std::exception& e) {
+      spdlog::error("cannot listen on admin address {}: {}", cfg.admin.listen, e.what());
+      return 1;
+    }
+  }
   std::string bound = where.host + ":" + std::to_string(where.port);
   spdlog::info("codex-relay {} serving with {} io threads; data dir {}", CODEX_RELAY_VERSION, n,
                cfg.store.data_dir);
   print_first_run_help(*snapshots.get(), bound, cfg);
   std::cout << "codex-relay listening on http://" << bound << std::endl;
+  if (admin_listener) {
+    std::cout << "codex-relay admin listening on http://" << parse_endpoint(cfg.admin.listen).host
+              << ":" << admin_listener->port() << std::endl;
+    admin_listener->start();
+  }
 
   poller.start();
   bool stopping = false;
@@ -144,6 +197,7 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     if (ec) return;
     spdlog::info("signal {}: draining {} in-flight requests", sig, stats.active.load());
     for (auto& t : threads) asio::post(t->io, [l = t->listener.get()] { l->stop(); });
+    if (admin_listener) asio::post(threads.front()->io, [l = admin_listener.get()] { l->stop(); });
     asio::post(threads.front()->io, [&stopping] { stopping = true; });
     drain_end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     signals.async_wait([&](boost::system::error_code ec2, int sig2) {
@@ -158,7 +212,7 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   for (auto& t : threads) t->thread.join();
   poller.stop();
   recorder.flush();
-  persister.flush();
+  if (persister) persister->flush();
   if (stats.active.load() > 0) {
     // Requests still in flight hold transfers on their thread's curl handle; tearing the
     // threads down under them is unsafe, and the process is about to exit anyway.

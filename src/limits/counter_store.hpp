@@ -2,18 +2,26 @@
 // CounterStore: the hot, shared counters behind tenant admission — rate windows, concurrency
 // leases, quota counters. Owned by its user, the admit phase (src/relay/admit.cpp) and settle.
 // Backends: in-process (default, in_process_counter_store.*) and, for many nodes, Redis
-// (not yet). Both must pass the one shared suite in tests/unit/counter_store_suite.hpp.
+// (redis_counter_store.*). Both pass the one shared suite in tests/unit/counter_store_suite.hpp.
+// A backend that cannot answer (Redis down or too slow) throws Unavailable; what happens then
+// is the deployment's choice (fallback_counter_store.hpp for fail-open, a 503 for fail-closed).
 //
 // Calls are awaitable so that a networked backend never blocks an io thread; the in-process
 // backend completes at once. Times are unix milliseconds, passed in, so nodes sharing a
 // backend agree and tests drive a fake clock.
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace relay::limits {
+
+class Unavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 struct RateResult {
   bool allowed = true;

@@ -39,9 +39,11 @@
 // tau + T before the new limits apply.
 //
 // Bounds: period_ms, T and tau are clamped to kMaxSpanUs (2^50 us, about 35 years), so every
-// value stays below 2^53 and a Lua mirror computing in doubles gets bit-identical integers
-// (math.ceil/math.floor of correctly rounded quotients of such integers are exact). A limit or
-// period below 1 means "not limited": allowed, nothing stored.
+// value stays below 2^53 and a Lua mirror computing in doubles gets bit-identical integers: sums
+// and products are exact there, and quotients are made exact by correcting the rounded quotient
+// by one step (a large quotient such as burst - 1 - 1e-5 rounds up to burst - 1 in a double;
+// tests/unit/redis_counter_store_test.cpp caught that). A limit or period below 1 means "not
+// limited": allowed, nothing stored.
 #include <cstdint>
 
 namespace relay::limits::gcra {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <ctime>
 #include <tuple>
+#include <vector>
 
 namespace relay {
 
@@ -49,13 +50,14 @@ std::int64_t wall_ms() {
 
 }  // namespace
 
-// Renews the concurrency lease every third of its TTL until settle says stop. It owns its
-// timer, so it may outlive the request's frame by one wake-up.
+// Renews the concurrency leases (the tenant's, the key's: one id under each lease key) every
+// third of their TTL until settle says stop. It owns its timer, so it may outlive the request's
+// frame by one wake-up.
 struct Admission::LeaseKeeper {
   LeaseKeeper(const asio::any_io_executor& ex, limits::CounterStore& c) : timer(ex), counters(c) {}
   asio::steady_timer timer;
   limits::CounterStore& counters;
-  std::string key;
+  std::vector<std::string> keys;
   std::string id;
   std::int64_t ttl_ms = 0;
   bool done = false;
@@ -68,11 +70,34 @@ asio::awaitable<void> keep_lease(std::shared_ptr<Admission::LeaseKeeper> k) {
     k->timer.expires_after(std::chrono::milliseconds(k->ttl_ms / 3));
     co_await k->timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (k->done) break;
-    co_await k->counters.renew_lease(k->key, k->id, k->ttl_ms, wall_ms());
+    for (const std::string& key : k->keys)
+      co_await k->counters.renew_lease(key, k->id, k->ttl_ms, wall_ms());
   }
 }
 
+// Stops the keeper and gives every slot back now, not at the leases' expiry.
+asio::awaitable<void> release_leases(std::shared_ptr<Admission::LeaseKeeper> k) {
+  k->done = true;
+  k->timer.cancel();
+  for (const std::string& key : k->keys) co_await k->counters.release_lease(key, k->id);
+}
+
 }  // namespace
+
+bool any_limit_set(const store::SnapshotKey& key) {
+  for (const store::TenantLimits* l : {&key.limits, &key.key_limits})
+    if (l->rps > 0 || l->rpm > 0 || l->concurrency > 0 || l->daily_requests > 0 ||
+        l->daily_tokens > 0 || l->monthly_tokens > 0)
+      return true;
+  return false;
+}
+
+std::string counter_scope(std::string_view tenant, std::string_view key_id) {
+  std::string out;
+  out.reserve(tenant.size() + 1 + key_id.size());
+  out.append(tenant).append("/").append(key_id);
+  return out;
+}
 
 std::string utc_day(std::int64_t now_ms) {
   auto tm = utc_tm(now_ms);
@@ -120,19 +145,54 @@ std::string openai_duration(std::int64_t ms) {
 
 namespace {
 
-// The headers of the limiter the client is told about (per minute when set, else per second),
-// read without consuming: for responses refused by a quota or the concurrency limit.
-asio::awaitable<void> add_peeked_headers(Admission& a, const store::TenantLimits& l,
-                                         const std::string& t, limits::CounterStore& counters,
-                                         std::int64_t now_ms) {
-  const bool per_minute = l.rpm > 0;
-  const std::int64_t limit = per_minute ? l.rpm : l.rps;
-  if (limit <= 0) co_return;
-  auto r = co_await counters.peek_rate(limits::rate_key(t, per_minute ? "m" : "s"), limit,
-                                       per_minute ? 60'000 : 1000, limit, now_ms);
+// Where a request is limited and counted: its tenant, then its key.
+struct Scope {
+  const std::string* name;  // in counter keys
+  const store::TenantLimits* limits;
+  const char* who;  // for messages: "tenant" or "key"
+};
+
+struct RateLimiter {
+  std::string key;
+  std::int64_t limit;
+  std::int64_t period_ms;
+  const char* who;
+};
+
+// Per scope, per minute then per second; only those set.
+std::vector<RateLimiter> rate_limiters(const std::vector<Scope>& scopes) {
+  std::vector<RateLimiter> out;
+  for (const Scope& s : scopes) {
+    if (s.limits->rpm > 0)
+      out.push_back({limits::rate_key(*s.name, "m"), s.limits->rpm, 60'000, s.who});
+    if (s.limits->rps > 0)
+      out.push_back({limits::rate_key(*s.name, "s"), s.limits->rps, 1000, s.who});
+  }
+  return out;
+}
+
+void add_rate_headers(Admission& a, const limits::RateResult& r) {
   a.headers.push_back({"x-ratelimit-limit-requests", std::to_string(r.limit)});
   a.headers.push_back({"x-ratelimit-remaining-requests", std::to_string(r.remaining)});
   a.headers.push_back({"x-ratelimit-reset-requests", openai_duration(r.reset_ms)});
+}
+
+// The headers describe the limiter that lets the fewest more requests through right now (the
+// first of equals), so a client pacing itself on them is never surprised by another. For
+// responses refused by a quota or the concurrency limit they are read without consuming.
+asio::awaitable<void> add_peeked_headers(Admission& a, const std::vector<RateLimiter>& limiters,
+                                         limits::CounterStore& counters, std::int64_t now_ms) {
+  std::optional<limits::RateResult> shown;
+  for (const RateLimiter& l : limiters) {
+    auto r = co_await counters.peek_rate(l.key, l.limit, l.period_ms, l.limit, now_ms);
+    if (!shown || r.remaining < shown->remaining) shown = r;
+  }
+  if (shown) add_rate_headers(a, *shown);
+}
+
+std::string quota_message(const char* who, const char* what, std::int64_t limit) {
+  return std::string("This ") + who + "'s " + what + " quota (" + std::to_string(limit) +
+         ") is used up; it resets at the end of the UTC period.";
 }
 
 }  // namespace
@@ -142,119 +202,150 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
   Admission a;
   a.tenant = key.tenant_name;
   a.limits = key.limits;
-  const auto& l = key.limits;
-  const std::string& t = key.tenant_name;
+  a.key_limits = key.key_limits;
+  if (!key.key_id.empty()) a.key_scope = counter_scope(key.tenant_name, key.key_id);
+  std::vector<Scope> scopes{{&a.tenant, &a.limits, "tenant"}};
+  if (!a.key_scope.empty()) scopes.push_back({&a.key_scope, &a.key_limits, "key"});
+  const std::vector<RateLimiter> limiters = rate_limiters(scopes);
 
   // Quotas: checked here, charged at settle (tokens) or now (requests).
-  const std::string day = utc_day(now_ms), month = utc_month(now_ms);
+  const std::string day = "day:" + utc_day(now_ms), month = "month:" + utc_month(now_ms);
+  const std::int64_t day_end = utc_day_end_ms(now_ms), month_end = utc_month_end_ms(now_ms);
   struct Quota {
-    std::int64_t limit;
-    std::string key;
+    std::int64_t store::TenantLimits::*limit;
+    const std::string* period;
+    const char* counted;
     std::int64_t ends_ms;
     const char* what;
   };
-  const Quota quotas[] = {
-      {l.daily_requests, limits::usage_key(t, "day:" + day, "requests"), utc_day_end_ms(now_ms),
-       "daily request"},
-      {l.daily_tokens, limits::usage_key(t, "day:" + day, "tokens"), utc_day_end_ms(now_ms),
-       "daily token"},
-      {l.monthly_tokens, limits::usage_key(t, "month:" + month, "tokens"), utc_month_end_ms(now_ms),
-       "monthly token"},
-  };
-  for (const auto& q : quotas) {
-    if (q.limit <= 0) continue;
-    auto used = co_await counters.read_counter(q.key, now_ms);
-    if (used >= q.limit) {
-      a.refused = ErrorCode::kTenantQuotaExceeded;
-      a.retry_after_s = static_cast<int>(seconds_up(q.ends_ms - now_ms));
-      a.message = std::string("This tenant's ") + q.what + " quota (" + std::to_string(q.limit) +
-                  ") is used up; it resets at the end of the UTC period.";
-      co_await add_peeked_headers(a, l, t, counters, now_ms);
-      co_return a;
+  const std::array<Quota, 3> quotas{{
+      {&store::TenantLimits::daily_requests, &day, "requests", day_end, "daily request"},
+      {&store::TenantLimits::daily_tokens, &day, "tokens", day_end, "daily token"},
+      {&store::TenantLimits::monthly_tokens, &month, "tokens", month_end, "monthly token"},
+  }};
+  for (const Scope& s : scopes)
+    for (const Quota& q : quotas) {
+      const std::int64_t limit = s.limits->*q.limit;
+      if (limit <= 0) continue;
+      auto used =
+          co_await counters.read_counter(limits::usage_key(*s.name, *q.period, q.counted), now_ms);
+      if (used >= limit) {
+        a.refused = ErrorCode::kTenantQuotaExceeded;
+        a.retry_after_s = static_cast<int>(seconds_up(q.ends_ms - now_ms));
+        a.message = quota_message(s.who, q.what, limit);
+        co_await add_peeked_headers(a, limiters, counters, now_ms);
+        co_return a;
+      }
     }
-  }
 
-  if (l.concurrency > 0) {
-    auto k = std::make_shared<Admission::LeaseKeeper>(co_await asio::this_coro::executor, counters);
-    k->key = limits::lease_key(t);
-    k->id = lease_id();
-    k->ttl_ms = opts.lease_ttl_ms;
-    auto r = co_await counters.acquire_lease(k->key, k->id, l.concurrency, k->ttl_ms, now_ms);
+  // Concurrency: the tenant's lease, then the key's; a refusal by the key's gives the tenant's
+  // back at once.
+  for (const Scope& s : scopes) {
+    if (s.limits->concurrency <= 0) continue;
+    if (!a.lease) {
+      a.lease =
+          std::make_shared<Admission::LeaseKeeper>(co_await asio::this_coro::executor, counters);
+      a.lease->id = lease_id();
+      a.lease->ttl_ms = opts.lease_ttl_ms;
+    }
+    std::string lkey = limits::lease_key(*s.name);
+    auto r = co_await counters.acquire_lease(lkey, a.lease->id, s.limits->concurrency,
+                                             a.lease->ttl_ms, now_ms);
     if (!r.acquired) {
       a.refused = ErrorCode::kTenantConcurrencyLimited;
       a.retry_after_s = 1;
-      a.message = "This tenant already has " + std::to_string(l.concurrency) +
-                  " requests in flight, its limit.";
-      co_await add_peeked_headers(a, l, t, counters, now_ms);
+      a.message = std::string("This ") + s.who + " already has " +
+                  std::to_string(s.limits->concurrency) + " requests in flight, its limit.";
+      co_await release_leases(std::move(a.lease));
+      co_await add_peeked_headers(a, limiters, counters, now_ms);
       co_return a;
     }
-    a.lease = k;
+    a.lease->keys.push_back(std::move(lkey));
   }
 
-  // Rates, last: a request refused by a quota or the concurrency limit must not spend the
-  // tenant's rate. The per-minute limiter, when set, is the one the client's headers describe.
-  std::optional<limits::RateResult> shown;
-  // A named array: g++ 12 cannot keep a braced list alive across a co_await (stack-notes.md).
-  const std::array<std::tuple<std::int64_t, std::int64_t, const char*>, 2> windows{
-      {{l.rpm, std::int64_t{60'000}, "m"}, {l.rps, std::int64_t{1000}, "s"}}};
-  for (const auto& [limit, period, window] : windows) {
-    if (limit <= 0) continue;
-    std::string rkey = limits::rate_key(t, window);
-    auto r = co_await counters.rate(rkey, limit, period, limit, now_ms);
-    if (!shown || window == std::string_view("m")) shown = r;
+  // Rates, last: a request refused by a quota or the concurrency limit must not spend a rate.
+  // Every limiter after the first is peeked before any is consumed, so a request that a later
+  // one refuses spends no earlier one's budget either: a key hammering its own limit must not
+  // drain its tenant's rate for the tenant's other keys. One limiter costs no extra call.
+  std::optional<limits::RateResult> refusal;
+  const RateLimiter* refused_by = nullptr;
+  for (std::size_t i = 1; i < limiters.size() && !refusal; ++i) {
+    const RateLimiter& l = limiters[i];
+    auto r = co_await counters.peek_rate(l.key, l.limit, l.period_ms, l.limit, now_ms);
     if (!r.allowed) {
-      shown = r;
-      a.refused = ErrorCode::kTenantRateLimited;
-      a.retry_after_s = static_cast<int>(seconds_up(r.retry_after_ms));
-      a.message =
-          "Rate limit reached for this tenant: " + std::to_string(limit) +
-          (window == std::string_view("s") ? " requests per second." : " requests per minute.");
-      break;
+      refusal = r;
+      refused_by = &l;
     }
   }
-  if (shown) {
-    a.headers.push_back({"x-ratelimit-limit-requests", std::to_string(shown->limit)});
-    a.headers.push_back({"x-ratelimit-remaining-requests", std::to_string(shown->remaining)});
-    a.headers.push_back({"x-ratelimit-reset-requests", openai_duration(shown->reset_ms)});
-  }
-  if (a.refused) {
-    if (a.lease) {
-      // Refused after all: the slot goes back now, not at the lease's expiry.
-      auto k = std::move(a.lease);
-      k->done = true;
-      k->timer.cancel();
-      co_await counters.release_lease(k->key, k->id);
+  std::optional<limits::RateResult> shown;
+  for (std::size_t i = 0; i < limiters.size() && !refusal; ++i) {
+    const RateLimiter& l = limiters[i];
+    auto r = co_await counters.rate(l.key, l.limit, l.period_ms, l.limit, now_ms);
+    // Another request may have taken the last one between the peek and here.
+    if (!r.allowed) {
+      refusal = r;
+      refused_by = &l;
     }
+    if (!shown || r.remaining < shown->remaining) shown = r;
+  }
+  if (refusal) {
+    // Nothing remains under the refusing limiter: it is the one the headers describe.
+    add_rate_headers(a, *refusal);
+    a.refused = ErrorCode::kTenantRateLimited;
+    a.retry_after_s = static_cast<int>(seconds_up(refusal->retry_after_ms));
+    a.message = std::string("Rate limit reached for this ") + refused_by->who + ": " +
+                std::to_string(refused_by->limit) +
+                (refused_by->period_ms == 1000 ? " requests per second." : " requests per minute.");
+    if (a.lease) co_await release_leases(std::move(a.lease));
+    co_return a;
+  }
+  if (shown) add_rate_headers(a, *shown);
+
+  // Every admitted request counts against the daily request quotas, answered or not. Usage is
+  // counted in every scope, limited or not, so `tenant show` and `key show` have figures for
+  // everyone and a quota set later counts the day's requests already made. The count is also
+  // the quota's atomic check: requests admitted at the same moment (on any node) may all have
+  // read the last free slot above, and only those whose own count stays within the limit keep
+  // it; the others take their counts back and are refused.
+  for (std::size_t i = 0; i < scopes.size(); ++i) {
+    const Scope& s = scopes[i];
+    const std::int64_t used = co_await counters.add_counter(
+        limits::usage_key(*s.name, day, "requests"), 1, day_end + 86'400'000, now_ms);
+    const std::int64_t limit = s.limits->daily_requests;
+    if (limit <= 0 || used <= limit) continue;
+    for (std::size_t j = 0; j <= i; ++j)
+      co_await counters.add_counter(limits::usage_key(*scopes[j].name, day, "requests"), -1,
+                                    day_end + 86'400'000, now_ms);
+    a.refused = ErrorCode::kTenantQuotaExceeded;
+    a.retry_after_s = static_cast<int>(seconds_up(day_end - now_ms));
+    a.message = quota_message(s.who, "daily request", limit);
+    if (a.lease) co_await release_leases(std::move(a.lease));
     co_return a;
   }
 
   if (a.lease) asio::co_spawn(a.lease->timer.get_executor(), keep_lease(a.lease), asio::detached);
-
-  // Every admitted request counts against the daily request quota, answered or not. Usage is
-  // counted for unlimited tenants too, so `tenant show` has figures for everyone.
-  co_await counters.add_counter(quotas[0].key, 1, utc_day_end_ms(now_ms) + 86'400'000, now_ms);
   co_return a;
 }
 
 asio::awaitable<void> Admission::settle(limits::CounterStore& counters, std::int64_t tokens,
                                         std::int64_t now_ms) {
-  if (lease) {
-    lease->done = true;
-    lease->timer.cancel();
-    auto k = std::move(lease);
-    co_await counters.release_lease(k->key, k->id);
-  }
+  if (lease) co_await release_leases(std::move(lease));
   if (tokens <= 0 || refused) co_return;
   // Kept a day past the period, so `tenant show` can still read a period that just ended.
-  co_await counters.add_counter(limits::usage_key(tenant, "day:" + utc_day(now_ms), "tokens"),
-                                tokens, utc_day_end_ms(now_ms) + 86'400'000, now_ms);
-  co_await counters.add_counter(limits::usage_key(tenant, "month:" + utc_month(now_ms), "tokens"),
-                                tokens, utc_month_end_ms(now_ms) + 86'400'000, now_ms);
+  const std::string day = "day:" + utc_day(now_ms), month = "month:" + utc_month(now_ms);
+  const std::array<const std::string*, 2> scopes{&tenant, &key_scope};
+  for (const std::string* s : scopes) {
+    if (s->empty()) continue;
+    co_await counters.add_counter(limits::usage_key(*s, day, "tokens"), tokens,
+                                  utc_day_end_ms(now_ms) + 86'400'000, now_ms);
+    co_await counters.add_counter(limits::usage_key(*s, month, "tokens"), tokens,
+                                  utc_month_end_ms(now_ms) + 86'400'000, now_ms);
+  }
 }
 
 Admission::~Admission() {
   // A request that ended without settle (an exception) must not pin a concurrency slot: the
-  // keeper stops, and the lease expires after its TTL.
+  // keeper stops, and the leases expire after their TTL.
   if (lease) {
     lease->done = true;
     lease->timer.cancel();

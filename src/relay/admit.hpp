@@ -1,8 +1,9 @@
 #pragma once
-// Phase 3, admit: the tenant's rate limits (GCRA, per second and per minute), its quotas
-// (requests per UTC day, tokens per UTC day and month) and its concurrency (a lease held until
-// settle, renewed while the request lives, expiring if the node dies). A tenant without a limit
-// is not limited. Refusals are 429s with Retry-After (docs/limits.md).
+// Phase 3, admit: the rate limits (GCRA, per second and per minute), quotas (requests per UTC
+// day, tokens per UTC day and month) and concurrency (a lease held until settle, renewed while
+// the request lives, expiring if the node dies) of the request's tenant and, on top, of its key.
+// A request must pass both; a limit of 0 does not limit. Refusals are 429s with Retry-After
+// (docs/limits.md).
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <memory>
@@ -33,22 +34,32 @@ class Admission {
   std::optional<ErrorCode> refused;
   int retry_after_s = 0;
   std::string message;
-  http::Headers headers;  // x-ratelimit-*-requests, on every response to a limited tenant
+  http::Headers headers;  // x-ratelimit-*-requests, on every response under a rate limit
 
-  // Ends the lease (if any) and charges the request's tokens to the tenant's quotas.
+  // Ends the leases (if any) and charges the request's tokens to the tenant's and key's quotas.
   boost::asio::awaitable<void> settle(limits::CounterStore& counters, std::int64_t tokens,
                                       std::int64_t now_ms);
   ~Admission();
 
   std::string tenant;
   store::TenantLimits limits;
+  std::string key_scope;  // counter_scope(tenant, key id); empty for a key without an id
+  store::TenantLimits key_limits;
   struct LeaseKeeper;
-  std::shared_ptr<LeaseKeeper> lease;  // renews the lease until settle
+  std::shared_ptr<LeaseKeeper> lease;  // renews the leases (tenant's, key's) until settle
 };
 
 boost::asio::awaitable<Admission> admit(const store::SnapshotKey& key,
                                         limits::CounterStore& counters, const AdmitOptions& opts,
                                         std::int64_t now_ms);
+
+// True when the tenant or the key has any limit set; a request with none is never refused.
+bool any_limit_set(const store::SnapshotKey& key);
+
+// A key's name in counter keys, in place of the tenant's: "team-a/key_3f9a1c2b7d40". Neither
+// part can hold '/' or ':' (store::is_valid_name, the key id format), so it never collides with
+// a tenant's name or runs into the other fields of a counter key.
+std::string counter_scope(std::string_view tenant, std::string_view key_id);
 
 // UTC period names used in quota keys: "2026-11-27", "2026-11"; and when they end.
 std::string utc_day(std::int64_t now_ms);

@@ -6,7 +6,7 @@
 namespace relay {
 namespace {
 
-constexpr std::array<ErrorSpec, 16> kSpecs{{
+constexpr std::array<ErrorSpec, 17> kSpecs{{
     {401, "invalid_request_error", "invalid_api_key",
      "Incorrect or missing API key. Provide a relay key as 'Authorization: Bearer <key>' or "
      "'X-API-Key: <key>'."},
@@ -34,6 +34,8 @@ constexpr std::array<ErrorSpec, 16> kSpecs{{
      "This tenant has as many requests in flight as it may; retry when one has finished."},
     {429, "rate_limit_error", "tenant_quota_exceeded",
      "This tenant's quota for the current UTC period is used up."},
+    {503, "server_error", "limits_unavailable",
+     "The relay cannot check this tenant's limits right now; retry shortly."},
     {500, "server_error", "internal_error", "The relay hit an internal error."},
 }};
 

@@ -22,6 +22,7 @@ enum class ErrorCode {
   kTenantRateLimited,
   kTenantConcurrencyLimited,
   kTenantQuotaExceeded,
+  kLimitsUnavailable,
   kInternal,
 };
 

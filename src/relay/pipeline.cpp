@@ -1,7 +1,10 @@
 #include "relay/pipeline.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <ctime>
 
+#include "limits/counter_store.hpp"
 #include "relay/admit.hpp"
 #include "relay/exchange.hpp"
 #include "relay/failover.hpp"
@@ -82,8 +85,22 @@ asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter&
   }
   ctx.key = who.key;
 
-  // 3. admit: the tenant's rate limits, quotas and concurrency (admit.cpp).
-  auto admission = co_await admit(*ctx.key, counters_, {}, wall_ms());
+  // 3. admit: the tenant's rate limits, quotas and concurrency (admit.cpp). A shared counter
+  // store that cannot answer (fail-closed Redis) refuses limited tenants only.
+  AdmitOptions admit_opts;
+  admit_opts.lease_ttl_ms = cfg_.limits.lease_ttl_ms;
+  Admission admission;
+  bool counted = true;
+  try {
+    admission = co_await admit(*ctx.key, counters_, admit_opts, wall_ms());
+  } catch (const limits::Unavailable& e) {
+    counted = false;
+    spdlog::warn("request {}: tenant limits unavailable: {}", ctx.request_id, e.what());
+  }
+  if (!counted && any_limit_set(*ctx.key)) {
+    co_await respond_error(ctx, out, ErrorCode::kLimitsUnavailable, {}, 1);
+    co_return settle(ctx);
+  }
   ctx.response_headers = admission.headers;
   if (admission.refused) {
     co_await respond_error(ctx, out, *admission.refused, admission.message,
@@ -97,7 +114,15 @@ asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter&
   // 8. settle: the tenant's lease and token quota, the access-log line. (The account's health
   // and its lease were settled in forward_admitted.)
   const auto& u = ctx.usage;
-  co_await admission.settle(counters_, u.present ? u.input_tokens + u.output_tokens : 0, wall_ms());
+  if (counted) {
+    try {
+      co_await admission.settle(counters_, u.present ? u.input_tokens + u.output_tokens : 0,
+                                wall_ms());
+    } catch (const limits::Unavailable& e) {
+      // The lease expires after its TTL; these tokens go uncounted.
+      spdlog::warn("request {}: tenant usage not charged: {}", ctx.request_id, e.what());
+    }
+  }
   settle(ctx, detail);
 }
 

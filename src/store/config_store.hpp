@@ -20,7 +20,7 @@ struct Tenant {
   TenantLimits limits;  // all 0 (no limit) for a new tenant
 };
 
-// Limits to change on an existing tenant; unset ones are left alone, 0 clears a limit.
+// Limits to change on an existing tenant or key; unset ones are left alone, 0 clears a limit.
 struct TenantLimitsUpdate {
   std::optional<std::int64_t> rps = std::nullopt;
   std::optional<std::int64_t> rpm = std::nullopt;
@@ -41,6 +41,7 @@ struct KeyRecord {
   std::int64_t created_at = 0;
   std::optional<std::int64_t> expires_at;
   std::optional<std::int64_t> revoked_at;
+  TenantLimits limits;  // the key's own, on top of its tenant's; all 0 for a new key
 };
 
 struct Account {
@@ -99,6 +100,8 @@ class ConfigStore {
                             std::string_view prefix, std::optional<std::int64_t> expires_at) = 0;
   virtual std::vector<KeyRecord> list_keys() = 0;
   virtual void revoke_key(std::string_view key_id) = 0;
+  // As set_tenant_limits, for one key (revoked or not): kNotFound, kInvalid.
+  virtual void set_key_limits(std::string_view key_id, const TenantLimitsUpdate& update) = 0;
 
   virtual Account add_account(const NewAccount& account) = 0;
   virtual std::vector<Account> list_accounts() = 0;
@@ -109,7 +112,7 @@ class ConfigStore {
   virtual void update_account(std::string_view name, const AccountUpdate& update) = 0;
 
   // Cheap; returns a different value whenever any writer (this or another process) committed a
-  // change to tenants (limits included), keys or accounts. Health and quota-counter writes do
+  // change to tenants or keys (limits included) or accounts. Health and quota-counter writes do
   // not count: they change no config.
   virtual std::uint64_t change_token() = 0;
   // Full read with credentials decrypted, for the hot path's snapshot.

@@ -11,7 +11,7 @@
 
 namespace relay::store {
 
-// A tenant's admission limits; 0 means not limited.
+// A tenant's or a key's admission limits; 0 means not limited.
 struct TenantLimits {
   std::int64_t rps = 0;
   std::int64_t rpm = 0;
@@ -28,7 +28,8 @@ struct SnapshotKey {
   bool tenant_enabled = true;
   std::optional<std::int64_t> expires_at;  // unix seconds; key is invalid at or after this
   bool revoked = false;
-  TenantLimits limits;  // the tenant's
+  TenantLimits limits;      // the tenant's
+  TenantLimits key_limits;  // this key's own; a request must pass both
 };
 
 struct SnapshotAccount {

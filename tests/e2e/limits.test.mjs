@@ -1,6 +1,7 @@
 // Tenant admission (issue 4), one relay process with the in-process counter store: rate limits
 // (GCRA, per second and per minute, burst = the limit), concurrency leases, daily/monthly quotas,
-// tenants kept apart, and the real Codex CLI waiting out a tenant's Retry-After.
+// tenants kept apart, the real Codex CLI waiting out a tenant's Retry-After, and limits per key
+// on top of the tenant's (`key add|set --rps …`), changed while serve runs.
 //
 // One mock + one relay for the whole file; every test has tenants of its own (created with
 // their limits before serve starts, see startRelay's `tenants`), so no test inherits another's
@@ -21,7 +22,6 @@ import {
   startMock,
   startRelay,
   relaySkip,
-  limitsAvailable,
   relayFetch,
   runCodex,
   checkErrorModel,
@@ -32,7 +32,7 @@ import {
   MODELS,
 } from './lib/harness.mjs';
 
-const skip = relaySkip() || (!limitsAvailable() && 'relay has no tenant limits yet (`codex-relay tenant set --help` has no --rps)');
+const skip = relaySkip();
 
 /** Mock usage per request (tests/mock-provider): Responses 2345 in + 57 out; chat 19 + 10. */
 const RESPONSES_TOKENS = 2345 + 57;
@@ -55,6 +55,8 @@ const TENANTS = [
   { name: 'd-free', args: [] },
   { name: 'd-limited', args: ['--rps', '2'] },
   { name: 'e-codex', args: ['--rpm', '12'] },
+  { name: 'f-keys', args: [] },
+  { name: 'f-set', args: [] },
 ];
 
 // ---------------------------------------------------------------- helpers
@@ -217,6 +219,28 @@ async function recordingProxy(target) {
     base: `http://127.0.0.1:${server.address().port}/v1`,
     stop: () => new Promise((r) => server.close(r)),
   };
+}
+
+/** The id (key_…) of a key, found by its prefix in `key list`. */
+function keyId(relay, key) {
+  const row = relay.cli(['key', 'list']).split('\n').find((l) => l.split(/\s+/)[2] === key.slice(0, 12));
+  assert.ok(row, `key list has no row with prefix ${key.slice(0, 12)}`);
+  return row.split(/\s+/)[0];
+}
+
+/**
+ * `key add TENANT ...args` while serve runs; registers the key as relay.keys[name] and returns its
+ * id once serve accepts it (its next snapshot poll). The request that proves it is counted.
+ */
+async function addKey(relay, name, tenant, args) {
+  const key = relay.cli(['key', 'add', tenant, ...args]);
+  assert.match(key, /^crk_\S+$/, `key add printed ${JSON.stringify(key)}`);
+  relay.keys[name] = key;
+  let last;
+  const known = await pollUntil(async () => (last = await call(relay, name)).status !== 401, 3000);
+  assert.ok(known, `serve did not accept the new key within 3 s: ${last.status} ${last.text.slice(0, 200)}`);
+  assert.equal(last.status, 200, `first request with the new key: ${last.status} ${last.text.slice(0, 200)}`);
+  return keyId(relay, key);
 }
 
 // ---------------------------------------------------------------- the suite
@@ -622,6 +646,80 @@ describe('tenant admission', { skip }, () => {
       } finally {
         await proxy.stop();
       }
+    });
+  });
+
+  // ------------------------------------------------------------ f. limits per key
+
+  describe('f. limits per key', () => {
+    it('a key with --rps 2 under an unlimited tenant → 429 tenant_rate_limited; the tenant\'s other key is unaffected; both count for the tenant', async () => {
+      const id = await addKey(relay, 'f-keys-a', 'f-keys', ['--rps', '2']);
+      await sleep(600); // the proving request's slot of the burst of 2 comes back in 500 ms
+      const t0 = nowMs();
+      const [limited, other] = await Promise.all([burst(relay, 'f-keys-a', 10), burst(relay, 'f-keys', 10)]);
+      const spanMs = Math.max(...limited.map((r) => r.at)) - t0;
+      const ok = count(limited, 200);
+      console.log(`LIMITS_KEY_RPS key=${statuses(limited)} sibling=${statuses(other)} span_ms=${Math.round(spanMs)}`);
+      assert.ok(ok >= 2 && ok <= 2 + Math.floor(spanMs / 500), `the --rps 2 key had ${ok} of 10 admitted over ${Math.round(spanMs)} ms`);
+      for (const r of limited.filter((x) => x.status !== 200)) {
+        assertRefused(r, 'tenant_rate_limited', 'key refusal');
+        assert.match(r.json.error.message, /this key/, `the refusal should name the key's limit: ${r.json.error.message}`);
+      }
+      for (const r of limited) assert.equal(rateHeaders(r, 'limited key')?.limit, 2);
+      assert.equal(count(other, 200), other.length, `the sibling key was refused: ${statuses(other)} ${other.find((r) => r.status !== 200)?.text}`);
+      for (const r of other) {
+        const present = [...r.headers.keys()].filter((k) => k.startsWith('x-ratelimit-'));
+        assert.deepEqual(present, [], `the unlimited sibling key got ${present.join(', ')}`);
+      }
+      const up = await upstreamFor(mock, [...limited, ...other].map((r) => r.tag));
+      assert.equal(up.length, ok + other.length, `upstream saw ${up.length}, want ${ok} + ${other.length}`);
+
+      // Requests count for the key and for its tenant (serve saves its counters about once a second).
+      const keyWant = ok + 1; // and the request that proved the key
+      let keyText = '';
+      const keyCounted = await pollUntil(() => {
+        keyText = relay.cli(['key', 'show', id]);
+        return showFigure(keyText, 'request', 'day')?.used === keyWant;
+      }, 2500);
+      console.log(`LIMITS_KEY_SHOW ${showFigure(keyText, 'request', 'day')?.line}`);
+      assert.ok(keyCounted, `key show: want ${keyWant} requests today\n${keyText}`);
+      assert.match(keyText, /\n\s*rps\s+2\n/, `key show lists the key's rps:\n${keyText}`);
+      assert.ok(!keyText.includes(relay.keys['f-keys-a']), 'key show printed the key');
+      const { f, text } = await pollShow(relay, 'f-keys', (x) => x.dayRequests?.used === keyWant + other.length);
+      assert.equal(f.dayRequests?.used, keyWant + other.length, `tenant show counts both keys:\n${text}`);
+    });
+
+    it('`key set` while serve runs: --rps 1 applies and --rps 0 lifts it within ~1.5 s, without a restart', async () => {
+      const key = relay.keys['f-set'];
+      const id = keyId(relay, key);
+      const first = await burst(relay, 'f-set', 5);
+      assert.equal(count(first, 200), 5, `no limit yet: ${statuses(first)}`);
+
+      relay.cli(['key', 'set', id, '--rps', '1']);
+      let setAt = nowMs();
+      let rs = [];
+      const limited = await pollUntil(async () => count((rs = await burst(relay, 'f-set', 3)), 429) > 0, 3000);
+      const applyMs = nowMs() - setAt;
+      assert.ok(limited, `never refused within 3 s of \`key set --rps 1\`: ${statuses(rs)}`);
+      assert.ok(applyMs <= 1500, `the limit applied only after ${Math.round(applyMs)} ms`);
+      // That burst may have straddled the snapshot swap; a fresh one, a full second later, may not.
+      await sleep(1100);
+      rs = await burst(relay, 'f-set', 3);
+      assert.equal(count(rs, 200), 1, `--rps 1: 3 at once → ${statuses(rs)}, want 1 admitted`);
+      for (const r of rs.filter((x) => x.status !== 200)) {
+        assertRefused(r, 'tenant_rate_limited', 'after key set');
+        assert.equal(rateHeaders(r, 'after key set')?.limit, 1);
+      }
+      assert.match(relay.cli(['key', 'list']).split('\n').find((l) => l.startsWith(id)) ?? '', /\srps=1$/);
+
+      relay.cli(['key', 'set', id, '--rps', '0']);
+      setAt = nowMs();
+      const lifted = await pollUntil(async () => count((rs = await burst(relay, 'f-set', 3)), 200) === 3, 3000);
+      const liftMs = nowMs() - setAt;
+      console.log(`LIMITS_KEY_SET applied_after_ms=${Math.round(applyMs)} lifted_after_ms=${Math.round(liftMs)}`);
+      assert.ok(lifted, `still refused 3 s after \`key set --rps 0\`: ${statuses(rs)}`);
+      assert.ok(liftMs <= 1500, `the limit was lifted only after ${Math.round(liftMs)} ms`);
+      for (const r of rs) assert.equal(r.headers.get(RL[0]), null, 'x-ratelimit-* after the key limit was lifted');
     });
   });
 });

@@ -25,7 +25,27 @@ class AdmitTest : public ::testing::Test {
   void settle(Admission& a, std::int64_t tokens, std::int64_t now = kNow) {
     run(io, a.settle(counters, tokens, now));
   }
+  // A request with key `id` of tenant "team": the tenant's limits and the key's own.
+  Admission admit_key(const std::string& id, const store::TenantLimits& tenant,
+                      const store::TenantLimits& key, std::int64_t now = kNow) {
+    store::SnapshotKey k;
+    k.key_id = id;
+    k.tenant_name = "team";
+    k.limits = tenant;
+    k.key_limits = key;
+    return run(io, admit(k, counters, {}, now));
+  }
   std::int64_t counter(const std::string& key) { return counters.read_counter_now(key, kNow); }
+  // Live leases under a lease key (the probe takes none: max 0 does not limit).
+  std::int64_t leases(const std::string& key) {
+    auto n = counters.acquire_lease_now(key, "probe", 0, 1000, kNow).in_use - 1;
+    counters.release_lease_now(key, "probe");
+    return n;
+  }
+  // Requests the limiter would still admit right now.
+  std::int64_t rate_left(const std::string& key, std::int64_t limit, std::int64_t period_ms) {
+    return counters.peek_rate_now(key, limit, period_ms, limit, kNow).remaining;
+  }
   static const std::string* header(const Admission& a, std::string_view name) {
     return http::find_header(a.headers, name);
   }
@@ -113,6 +133,258 @@ TEST_F(AdmitTest, QuotasRefuseUntilTheEndOfTheUtcPeriod) {
   auto b = admit_now(t);
   ASSERT_TRUE(b.refused);                            // ...the next one is not
   EXPECT_EQ(b.retry_after_s, (4 * 24 - 10) * 3600);  // until 2026-12-01T00:00Z
+}
+
+// ---- limits per key, on top of the tenant's
+
+TEST(AdmitScope, KeyScopeNamesTheTenantAndTheKey) {
+  EXPECT_EQ(counter_scope("team-a", "key_3f9a1c2b7d40"), "team-a/key_3f9a1c2b7d40");
+  EXPECT_EQ(limits::rate_key(counter_scope("team-a", "key_3f9a1c2b7d40"), "s"),
+            "rate:team-a/key_3f9a1c2b7d40:s");
+}
+
+TEST(AdmitScope, AnyLimitSetLooksAtTheTenantAndTheKey) {
+  store::SnapshotKey k;
+  EXPECT_FALSE(any_limit_set(k));
+  k.key_limits.monthly_tokens = 1;
+  EXPECT_TRUE(any_limit_set(k));
+  k.key_limits = {};
+  k.limits.concurrency = 1;
+  EXPECT_TRUE(any_limit_set(k));
+}
+
+store::TenantLimits with_rps(std::int64_t rps) {
+  store::TenantLimits l;
+  l.rps = rps;
+  return l;
+}
+
+TEST_F(AdmitTest, KeyRateRefusesWhileTheTenantAllowsAndSpendsNothingOfTheTenant) {
+  const store::TenantLimits tenant = with_rps(10), key = with_rps(2);
+  for (int i = 0; i < 2; ++i) ASSERT_FALSE(admit_key("key_a", tenant, key).refused) << i;
+  auto r = admit_key("key_a", tenant, key);
+  ASSERT_TRUE(r.refused);
+  EXPECT_EQ(*r.refused, ErrorCode::kTenantRateLimited);
+  EXPECT_EQ(r.message, "Rate limit reached for this key: 2 requests per second.");
+  EXPECT_EQ(r.retry_after_s, 1);
+  EXPECT_EQ(*header(r, "x-ratelimit-limit-requests"), "2");
+  EXPECT_EQ(*header(r, "x-ratelimit-remaining-requests"), "0");
+  // Hammering the key's limit leaves the tenant's budget and its request count alone.
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(admit_key("key_a", tenant, key).refused);
+  EXPECT_EQ(rate_left("rate:team:s", 10, 1000), 8);
+  EXPECT_EQ(counter("usage:team:day:2026-11-27:requests"), 2);
+  EXPECT_EQ(counter("usage:team/key_a:day:2026-11-27:requests"), 2);
+  // The tenant's other key is not limited by key_a's limit.
+  for (int i = 0; i < 8; ++i) EXPECT_FALSE(admit_key("key_b", tenant, {}).refused) << i;
+  auto b = admit_key("key_b", tenant, {});
+  ASSERT_TRUE(b.refused);
+  EXPECT_EQ(b.message, "Rate limit reached for this tenant: 10 requests per second.");
+}
+
+TEST_F(AdmitTest, TenantLimitIsSharedByItsKeys) {
+  store::TenantLimits tenant;
+  tenant.rpm = 3;
+  ASSERT_FALSE(admit_key("key_a", tenant, {}).refused);
+  ASSERT_FALSE(admit_key("key_a", tenant, {}).refused);
+  auto b = admit_key("key_b", tenant, with_rps(5));
+  ASSERT_FALSE(b.refused);
+  EXPECT_EQ(*header(b, "x-ratelimit-limit-requests"), "3");  // the tenant's: 0 left, key's 4
+  EXPECT_EQ(*header(b, "x-ratelimit-remaining-requests"), "0");
+  auto refused = admit_key("key_b", tenant, with_rps(5));
+  ASSERT_TRUE(refused.refused);
+  EXPECT_EQ(refused.message, "Rate limit reached for this tenant: 3 requests per minute.");
+  EXPECT_EQ(refused.retry_after_s, 20);
+  // The tenant refused it before the key's limiter was consumed.
+  EXPECT_EQ(rate_left("rate:team/key_b:s", 5, 1000), 4);
+}
+
+TEST_F(AdmitTest, KeyConcurrencyHoldsBothLeasesAndARefusalGivesTheTenantsBack) {
+  store::TenantLimits tenant, key;
+  tenant.concurrency = 2;
+  key.concurrency = 1;
+  auto a1 = admit_key("key_a", tenant, key);
+  ASSERT_FALSE(a1.refused);
+  EXPECT_EQ(leases("lease:team"), 1);
+  EXPECT_EQ(leases("lease:team/key_a"), 1);
+  auto a2 = admit_key("key_a", tenant, key);
+  ASSERT_TRUE(a2.refused);
+  EXPECT_EQ(*a2.refused, ErrorCode::kTenantConcurrencyLimited);
+  EXPECT_EQ(a2.message, "This key already has 1 requests in flight, its limit.");
+  EXPECT_EQ(leases("lease:team"), 1);  // the refused request's tenant slot is back
+  auto b1 = admit_key("key_b", tenant, {});
+  ASSERT_FALSE(b1.refused);
+  auto b2 = admit_key("key_b", tenant, {});
+  ASSERT_TRUE(b2.refused);
+  EXPECT_EQ(b2.message, "This tenant already has 2 requests in flight, its limit.");
+  EXPECT_EQ(leases("lease:team/key_b"), 0);  // unlimited key: no lease of its own
+
+  settle(a1, 0);
+  EXPECT_EQ(leases("lease:team"), 1);
+  EXPECT_EQ(leases("lease:team/key_a"), 0);
+  auto a3 = admit_key("key_a", tenant, key);
+  EXPECT_FALSE(a3.refused);
+  settle(a3, 0);
+  settle(b1, 0);
+  EXPECT_EQ(leases("lease:team"), 0);
+}
+
+TEST_F(AdmitTest, KeyQuotasAreCheckedAfterTheTenantsAndChargedToBoth) {
+  store::TenantLimits tenant, key;
+  tenant.daily_tokens = 1000;
+  key.daily_requests = 2;
+  key.monthly_tokens = 300;
+  auto a = admit_key("key_a", tenant, key);
+  ASSERT_FALSE(a.refused);
+  settle(a, 100);
+  auto b = admit_key("key_a", tenant, key);
+  ASSERT_FALSE(b.refused);
+  settle(b, 250);  // crosses the key's monthly tokens
+  auto c = admit_key("key_a", tenant, key);
+  ASSERT_TRUE(c.refused);
+  EXPECT_EQ(*c.refused, ErrorCode::kTenantQuotaExceeded);
+  EXPECT_EQ(c.message,
+            "This key's daily request quota (2) is used up; it resets at the end of the UTC "
+            "period.");
+  EXPECT_EQ(c.retry_after_s, 14 * 3600);
+  EXPECT_EQ(counter("usage:team/key_a:day:2026-11-27:requests"), 2);  // the refusal is not
+  EXPECT_EQ(counter("usage:team/key_a:day:2026-11-27:tokens"), 350);
+  EXPECT_EQ(counter("usage:team/key_a:month:2026-11:tokens"), 350);
+  EXPECT_EQ(counter("usage:team:day:2026-11-27:tokens"), 350);
+  EXPECT_EQ(counter("usage:team:month:2026-11:tokens"), 350);
+
+  // A new day: the daily request quota is back, the monthly token quota is not.
+  auto d = admit_key("key_a", tenant, key, kNow + 14 * 3600 * 1000);
+  ASSERT_TRUE(d.refused);
+  EXPECT_NE(d.message.find("This key's monthly token quota (300)"), std::string::npos);
+  // Another key of the tenant is only held to the tenant's quota, which is checked first.
+  auto other = admit_key("key_b", tenant, {});
+  ASSERT_FALSE(other.refused);
+  settle(other, 700);
+  auto over = admit_key("key_a", tenant, key);
+  ASSERT_TRUE(over.refused);
+  EXPECT_NE(over.message.find("This tenant's daily token quota (1000)"), std::string::npos);
+}
+
+TEST_F(AdmitTest, HeadersDescribeTheLimiterWithTheFewestLeft) {
+  store::TenantLimits tenant;
+  tenant.rpm = 100;
+  store::TenantLimits key = with_rps(3);
+  auto a = admit_key("key_a", tenant, key);
+  EXPECT_EQ(*header(a, "x-ratelimit-limit-requests"), "3");
+  EXPECT_EQ(*header(a, "x-ratelimit-remaining-requests"), "2");
+  EXPECT_EQ(*header(a, "x-ratelimit-reset-requests"), "334ms");
+
+  // The tenant is tighter for key_b: its per-minute figures.
+  key.rpm = 1000;
+  key.rps = 200;
+  auto b = admit_key("key_b", tenant, key);
+  EXPECT_EQ(*header(b, "x-ratelimit-limit-requests"), "100");
+  EXPECT_EQ(*header(b, "x-ratelimit-remaining-requests"), "98");
+
+  // A refusal for a key quota peeks at all of them, and shows the tightest too.
+  store::TenantLimits quota = with_rps(4);
+  quota.daily_requests = 1;
+  ASSERT_FALSE(admit_key("key_c", with_rps(20), quota).refused);
+  auto c = admit_key("key_c", with_rps(20), quota);
+  ASSERT_TRUE(c.refused);
+  EXPECT_EQ(*c.refused, ErrorCode::kTenantQuotaExceeded);
+  EXPECT_EQ(*header(c, "x-ratelimit-limit-requests"), "4");
+  EXPECT_EQ(*header(c, "x-ratelimit-remaining-requests"), "3");  // peeked: nothing consumed
+}
+
+TEST_F(AdmitTest, ARefusedRequestConsumesNothing) {
+  store::TenantLimits tenant, key;
+  tenant.rps = 5;
+  tenant.concurrency = 3;
+  key.rps = 1;
+  key.concurrency = 2;
+  auto first = admit_key("key_a", tenant, key);
+  ASSERT_FALSE(first.refused);
+  auto by_rate = admit_key("key_a", tenant, key);
+  ASSERT_TRUE(by_rate.refused);
+  EXPECT_EQ(*by_rate.refused, ErrorCode::kTenantRateLimited);
+  EXPECT_EQ(rate_left("rate:team:s", 5, 1000), 4);  // only the first request's
+  EXPECT_EQ(leases("lease:team"), 1);
+  EXPECT_EQ(leases("lease:team/key_a"), 1);
+  EXPECT_EQ(counter("usage:team:day:2026-11-27:requests"), 1);
+  EXPECT_EQ(counter("usage:team/key_a:day:2026-11-27:requests"), 1);
+  settle(by_rate, 500);  // a refusal has nothing to charge
+  EXPECT_EQ(counter("usage:team:day:2026-11-27:tokens"), 0);
+  EXPECT_EQ(counter("usage:team/key_a:day:2026-11-27:tokens"), 0);
+  settle(first, 0);
+  EXPECT_EQ(leases("lease:team"), 0);
+  EXPECT_EQ(leases("lease:team/key_a"), 0);
+}
+
+TEST_F(AdmitTest, UnlimitedKeyIsCountedPerKey) {
+  auto a = admit_key("key_a", {}, {});
+  EXPECT_FALSE(a.refused);
+  EXPECT_TRUE(a.headers.empty());
+  settle(a, 42);
+  EXPECT_EQ(counter("usage:team/key_a:day:2026-11-27:requests"), 1);
+  EXPECT_EQ(counter("usage:team/key_a:day:2026-11-27:tokens"), 42);
+  EXPECT_EQ(counter("usage:team/key_a:month:2026-11:tokens"), 42);
+  EXPECT_EQ(counter("usage:team:month:2026-11:tokens"), 42);
+}
+
+// Reads that lag behind the counts, as when another node admitted the same tenant between this
+// request's quota read and its count.
+class StaleReadCounters final : public limits::CounterStore {
+ public:
+  explicit StaleReadCounters(limits::InProcessCounterStore& real) : real_(real) {}
+  boost::asio::awaitable<limits::RateResult> rate(std::string_view k, std::int64_t l,
+                                                  std::int64_t p, std::int64_t b,
+                                                  std::int64_t now) override {
+    return real_.rate(k, l, p, b, now);
+  }
+  boost::asio::awaitable<limits::RateResult> peek_rate(std::string_view k, std::int64_t l,
+                                                       std::int64_t p, std::int64_t b,
+                                                       std::int64_t now) override {
+    return real_.peek_rate(k, l, p, b, now);
+  }
+  boost::asio::awaitable<limits::LeaseResult> acquire_lease(std::string_view k, std::string_view id,
+                                                            std::int64_t m, std::int64_t ttl,
+                                                            std::int64_t now) override {
+    return real_.acquire_lease(k, id, m, ttl, now);
+  }
+  boost::asio::awaitable<void> renew_lease(std::string_view k, std::string_view id,
+                                           std::int64_t ttl, std::int64_t now) override {
+    return real_.renew_lease(k, id, ttl, now);
+  }
+  boost::asio::awaitable<void> release_lease(std::string_view k, std::string_view id) override {
+    return real_.release_lease(k, id);
+  }
+  boost::asio::awaitable<std::int64_t> read_counter(std::string_view /*k*/,
+                                                    std::int64_t /*now*/) override {
+    co_return 0;
+  }
+  boost::asio::awaitable<std::int64_t> add_counter(std::string_view k, std::int64_t d,
+                                                   std::int64_t exp, std::int64_t now) override {
+    return real_.add_counter(k, d, exp, now);
+  }
+
+ private:
+  limits::InProcessCounterStore& real_;
+};
+
+TEST_F(AdmitTest, DailyRequestQuotaHoldsWhenTheReadIsStale) {
+  store::TenantLimits l;
+  l.daily_requests = 2;
+  l.concurrency = 5;
+  StaleReadCounters stale(counters);
+  store::SnapshotKey k;
+  k.key_id = "key_000000000001";
+  k.tenant_name = "team";
+  k.limits = l;
+  for (int i = 0; i < 2; ++i) ASSERT_FALSE(run(io, admit(k, stale, {}, kNow)).refused) << i;
+  // The read says 0 used; the count says 3 > 2: refused, and every count taken back.
+  auto r = run(io, admit(k, stale, {}, kNow));
+  ASSERT_TRUE(r.refused);
+  EXPECT_EQ(*r.refused, ErrorCode::kTenantQuotaExceeded);
+  EXPECT_EQ(r.retry_after_s, 14 * 3600);  // 10:00 to midnight UTC
+  EXPECT_EQ(counter("usage:team:day:2026-11-27:requests"), 2);
+  EXPECT_EQ(counter("usage:team/key_000000000001:day:2026-11-27:requests"), 2);
+  EXPECT_EQ(leases("lease:team"), 2);  // the two admitted ones; the refused one gave its back
 }
 
 TEST(AdmitTime, UtcPeriodsAndDurations) {

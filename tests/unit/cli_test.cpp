@@ -444,6 +444,123 @@ TEST_F(CliTest, TenantShowPrintsLimitsAndUsage) {
   EXPECT_EQ(run({"tenant", "show"}).rc, 2);
 }
 
+TEST_F(CliTest, KeyAddSetAndListLimits) {
+  ASSERT_EQ(run({"tenant", "add", "team-a", "--rps", "20"}).rc, 0);
+  CliRun plain = run({"key", "add", "team-a"});
+  ASSERT_EQ(plain.rc, 0) << plain.err;
+  EXPECT_EQ(plain.err.find("limits"), std::string::npos) << plain.err;
+  CliRun add = run({"key", "add", "team-a", "--rps", "2", "--daily-tokens", "100"});
+  ASSERT_EQ(add.rc, 0) << add.err;
+  EXPECT_TRUE(std::regex_match(add.out, std::regex("crk_[A-Za-z0-9_-]{43}\n"))) << add.out;
+  EXPECT_NE(add.err.find("(no expiry; limits: rps 2, daily tokens 100)"), std::string::npos)
+      << add.err;
+  // Keys made in the same second list in id order: find them by id.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(add.err, m, std::regex("key_[0-9a-f]{12}"))) << add.err;
+  const std::string id = m.str();
+  auto limits_of = [&](const std::string& key_id) {
+    for (const auto& k : open_store()->list_keys())
+      if (k.id == key_id) return k.limits;
+    ADD_FAILURE() << key_id << " not listed";
+    return store::TenantLimits{};
+  };
+  auto keys = open_store()->list_keys();
+  ASSERT_EQ(keys.size(), 2u);
+  const std::string other = keys[0].id == id ? keys[1].id : keys[0].id;
+  EXPECT_EQ(limits_of(other).rps, 0);
+  EXPECT_EQ(limits_of(id).rps, 2);
+  EXPECT_EQ(limits_of(id).daily_tokens, 100);
+  EXPECT_EQ(limits_of(id).rpm, 0);
+  EXPECT_EQ(open_store()->list_tenants().at(0).limits.rps, 20);  // the tenant's are untouched
+
+  // The LIMITS column of a key's row in `key list`.
+  auto listed = [&](const std::string& key_id) {
+    for (const auto& row : cells(run({"key", "list"}).out))
+      if (row.front() == key_id) return row.back();
+    return std::string("(missing)");
+  };
+  EXPECT_EQ(cells(run({"key", "list"}).out).at(0).back(), "LIMITS");
+  EXPECT_EQ(listed(other), "-");
+  EXPECT_EQ(listed(id), "rps=2,daily-tokens=100");
+
+  CliRun set = run({"key", "set", id, "--rps", "0", "--concurrency", "3"});
+  ASSERT_EQ(set.rc, 0) << set.err;
+  EXPECT_EQ(set.out, "key " + id + " updated: rps no limit, concurrency 3\n");
+  EXPECT_EQ(listed(id), "concurrency=3,daily-tokens=100");
+
+  EXPECT_EQ(run({"key", "set", id}).rc, 2);  // nothing to change
+  EXPECT_EQ(run({"key", "set", id, "--rpm", "-1"}).rc, 2);
+  EXPECT_EQ(run({"key", "set", id, "--monthly-tokens", "x"}).rc, 2);
+  CliRun missing = run({"key", "set", "key_000000000000", "--rps", "1"});
+  EXPECT_EQ(missing.rc, 1);
+  EXPECT_NE(missing.err.find("key 'key_000000000000' not found"), std::string::npos);
+  // A refused flag adds no key.
+  CliRun bad = run({"key", "add", "team-a", "--daily-requests", "-5"});
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_TRUE(bad.out.empty()) << bad.out;
+  EXPECT_EQ(open_store()->list_keys().size(), 2u);
+  EXPECT_EQ(limits_of(id).concurrency, 3);
+}
+
+TEST_F(CliTest, KeyShowPrintsItsLimitsAndUsageButNeverTheKey) {
+  ASSERT_EQ(run({"tenant", "add", "team-a", "--daily-requests", "1000"}).rc, 0);
+  CliRun add = run({"key", "add", "team-a", "--rpm", "60", "--daily-requests", "50"});
+  ASSERT_EQ(add.rc, 0) << add.err;
+  const std::string key = add.out.substr(0, add.out.size() - 1);
+  const std::string id = open_store()->list_keys().at(0).id;
+
+  const std::string stamp = cli::format_utc(cli::unix_now());
+  const std::string day = stamp.substr(0, 10), month = stamp.substr(0, 7);
+  const std::int64_t later = (cli::unix_now() + 86'400) * 1000;
+  const std::string scope = "usage:team-a/" + id + ":";
+  store::SqliteCounterSnapshotStore counters(data_ + "/relay.db");
+  counters.write({{scope + "day:" + day + ":requests", 12, later},
+                  {scope + "month:" + month + ":tokens", 4567, 0},
+                  {"usage:team-a:day:" + day + ":requests", 888, later}});  // the tenant's
+  CliRun show = run({"key", "show", id});
+  if (cli::format_utc(cli::unix_now()).substr(0, 10) != day) GTEST_SKIP() << "crossed midnight";
+  ASSERT_EQ(show.rc, 0) << show.err;
+  const std::string& o = show.out;
+  EXPECT_EQ(
+      o.rfind("key      " + id + "\ntenant   team-a\nprefix   " + key.substr(0, 12) + "\ncreated  ",
+              0),
+      0u)
+      << o;
+  EXPECT_NE(o.find("\nexpires  -\nstatus   active\n"), std::string::npos) << o;
+  for (const std::string& line :
+       {std::string("  rps             -\n"), std::string("  rpm             60\n"),
+        std::string("  daily requests  50\n")})
+    EXPECT_NE(o.find(line), std::string::npos) << line << o;
+  auto figure = [&](const std::string& label) {
+    auto at = o.find("  " + label);
+    if (at == std::string::npos) return std::string("(missing)");
+    auto words = cells(o.substr(at, o.find('\n', at) - at)).at(0);
+    return words.at(words.size() - 3) + " / " + words.back();
+  };
+  EXPECT_EQ(figure("requests today (" + day + ")"), "12 / 50") << o;
+  EXPECT_EQ(figure("tokens today (" + day + ")"), "0 / -") << o;
+  EXPECT_EQ(figure("tokens this month (" + month + ")"), "4567 / -") << o;
+  EXPECT_EQ(o.find("888"), std::string::npos) << o;
+  EXPECT_NE(o.find("note: the tenant's limits apply as well (tenant show team-a)"),
+            std::string::npos)
+      << o;
+  EXPECT_EQ(o.find(key), std::string::npos);
+  EXPECT_EQ(o.find(crypto::sha256_hex(key)), std::string::npos);
+  EXPECT_EQ(show.err.find(key), std::string::npos);
+
+  // tenant show still counts only the tenant's own counters.
+  CliRun tenant = run({"tenant", "show", "team-a"});
+  EXPECT_NE(tenant.out.find("888 / 1000"), std::string::npos) << tenant.out;
+
+  CliRun list = run({"key", "list"});
+  EXPECT_EQ(list.out.find(key), std::string::npos);
+  EXPECT_EQ(list.out.find(crypto::sha256_hex(key)), std::string::npos);
+  CliRun nobody = run({"key", "show", "key_000000000000"});
+  EXPECT_EQ(nobody.rc, 1);
+  EXPECT_NE(nobody.err.find("key 'key_000000000000' not found"), std::string::npos);
+  EXPECT_EQ(run({"key", "show"}).rc, 2);
+}
+
 TEST_F(CliTest, CodexConfigIsValidToml) {
   CliRun r = run({"codex-config", "--url", "https://relay.example.com/"}, false);
   ASSERT_EQ(r.rc, 0) << r.err;

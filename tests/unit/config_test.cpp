@@ -136,6 +136,59 @@ TEST_F(ConfigTest, UnknownEnvNamesAreIgnored) {
   EXPECT_EQ(c.server.listen, "127.0.0.1:8080");
 }
 
+TEST_F(ConfigTest, RedisLimitsAndAdminSections) {
+  Config d = load_config("");
+  EXPECT_EQ(d.redis.url, "");
+  EXPECT_EQ(d.redis.failure_mode, "open");
+  EXPECT_EQ(d.redis.timeout_ms, 50);
+  EXPECT_EQ(d.redis.key_prefix, "codex-relay:");
+  EXPECT_EQ(d.limits.lease_ttl_ms, 60'000);
+  EXPECT_EQ(d.admin.listen, "");
+
+  Config c = load_config(write(R"(
+[redis]
+url = "redis://:pw@10.1.2.3:6380/2"
+failure_mode = "closed"
+timeout_ms = 20
+key_prefix = "prod-eu:"
+[limits]
+lease_ttl_ms = 5000
+[admin]
+listen = "127.0.0.1:9464"
+)"));
+  EXPECT_EQ(c.redis.url, "redis://:pw@10.1.2.3:6380/2");
+  EXPECT_EQ(c.redis.failure_mode, "closed");
+  EXPECT_EQ(c.redis.timeout_ms, 20);
+  EXPECT_EQ(c.redis.key_prefix, "prod-eu:");
+  EXPECT_EQ(c.limits.lease_ttl_ms, 5000);
+  EXPECT_EQ(c.admin.listen, "127.0.0.1:9464");
+
+  ScopedEnv url("CODEX_RELAY_REDIS_URL", "redis://127.0.0.1:7000");
+  ScopedEnv mode("CODEX_RELAY_REDIS_FAILURE_MODE", "open");
+  apply_env_overrides(c);
+  EXPECT_EQ(c.redis.url, "redis://127.0.0.1:7000");
+  EXPECT_EQ(c.redis.failure_mode, "open");
+}
+
+TEST_F(ConfigTest, BadRedisSettingsAreRefusedWithoutEchoingThePassword) {
+  std::string msg =
+      error_of([&] { load_config(write("[redis]\nurl = \"redis://:hunter2@redis.internal\"\n")); });
+  EXPECT_NE(msg.find("redis.url"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("IP address"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("hunter2"), std::string::npos) << msg;
+  msg = error_of([&] { load_config(write("[redis]\nfailure_mode = \"maybe\"\n")); });
+  EXPECT_NE(msg.find("open, closed"), std::string::npos) << msg;
+  msg = error_of([&] { load_config(write("[redis]\ntimeout_ms = 0\n")); });
+  EXPECT_NE(msg.find("redis.timeout_ms"), std::string::npos) << msg;
+  msg = error_of([&] { load_config(write("[limits]\nlease_ttl_ms = 10\n")); });
+  EXPECT_NE(msg.find("limits.lease_ttl_ms"), std::string::npos) << msg;
+  Config c;
+  ScopedEnv url("CODEX_RELAY_REDIS_URL", "rediss://:hunter2@127.0.0.1");
+  msg = error_of([&] { apply_env_overrides(c); });
+  EXPECT_NE(msg.find("CODEX_RELAY_REDIS_URL"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("hunter2"), std::string::npos) << msg;
+}
+
 using pool::FailureClass;
 using pool::Millis;
 

@@ -411,7 +411,8 @@ TEST_F(SqliteConfigStoreTest, EnableAlwaysStampsEnabledAt) {
 TEST_F(SqliteConfigStoreTest, FreshDbHasTenantLimitsAndQuotaCounters) {
   Tenant t = open()->add_tenant("team-a");
   EXPECT_EQ(t.limits.rps, 0);
-  EXPECT_EQ(raw_count(db_, "SELECT MAX(version) FROM schema_migrations"), 4);
+  EXPECT_EQ(raw_count(db_, "SELECT MAX(version) FROM schema_migrations"),
+            sqlite::config_migrations().back().version);
   for (const char* col :
        {"rps", "rpm", "concurrency", "daily_requests", "daily_tokens", "monthly_tokens"})
     EXPECT_EQ(raw_count(db_, std::string("SELECT ") + col + " FROM tenants"), 0) << col;
@@ -444,7 +445,8 @@ TEST_F(SqliteConfigStoreTest, UpgradeFromVersion3) {
                     kHashA + "', 'crk_o', 1);");
   const std::int64_t version_before = raw_count(db_, "SELECT n FROM config_version");
   auto s = open();
-  EXPECT_EQ(raw_count(db_, "SELECT MAX(version) FROM schema_migrations"), 4);
+  EXPECT_EQ(raw_count(db_, "SELECT MAX(version) FROM schema_migrations"),
+            migrations.back().version);
   EXPECT_EQ(raw_count(db_, "SELECT COUNT(*) FROM quota_counters"), 0);
   auto tenants = s->list_tenants();
   ASSERT_EQ(tenants.size(), 1u);
@@ -537,6 +539,102 @@ TEST_F(SqliteConfigStoreTest, SnapshotCarriesTenantLimits) {
   EXPECT_NE(after->version, snap->version);
   EXPECT_EQ(after->keys_by_hash.at(kHashB).limits.daily_requests, 9);
   EXPECT_EQ(snap->keys_by_hash.at(kHashB).limits.daily_requests, 0);  // the old one is immutable
+}
+
+// A db written by the previous release (schema version 4, tenant limits) gains the key limit
+// columns, all 0; tenant limits and keys are kept, and the upgrade itself changes no config.
+TEST_F(SqliteConfigStoreTest, UpgradeFromVersion4AddsKeyLimits) {
+  auto migrations = sqlite::config_migrations();
+  ASSERT_GE(migrations.size(), 5u);
+  ASSERT_EQ(migrations[4].version, 5);
+  raw_exec(db_, std::string(migrations[0].sql) + migrations[1].sql + migrations[2].sql +
+                    migrations[3].sql +
+                    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                    "applied_at INTEGER NOT NULL);"
+                    "INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (3, 0), (4, 0);"
+                    "INSERT INTO tenants (name, enabled, created_at, rps) VALUES ('old', 1, 1, 7);"
+                    "INSERT INTO api_keys (id, tenant_id, key_hash, prefix, created_at) "
+                    "VALUES ('key_000000000001', 1, '" +
+                    kHashA + "', 'crk_o', 1);");
+  const std::int64_t version_before = raw_count(db_, "SELECT n FROM config_version");
+  auto s = open();
+  EXPECT_EQ(raw_count(db_, "SELECT MAX(version) FROM schema_migrations"), 5);
+  auto snap = s->load_snapshot();
+  EXPECT_EQ(snap->version, static_cast<std::uint64_t>(version_before));
+  const SnapshotKey& k = snap->keys_by_hash.at(kHashA);
+  EXPECT_EQ(k.limits.rps, 7);
+  EXPECT_EQ(k.key_limits.rps, 0);
+  EXPECT_EQ(k.key_limits.monthly_tokens, 0);
+  ASSERT_EQ(s->list_keys().size(), 1u);
+  EXPECT_EQ(s->list_keys()[0].limits.concurrency, 0);
+
+  // The version 3 update trigger on api_keys covers the new columns, raw edits included.
+  s->set_key_limits("key_000000000001", {.concurrency = 2});
+  const auto t1 = s->change_token();
+  EXPECT_NE(t1, snap->version);
+  EXPECT_EQ(s->load_snapshot()->keys_by_hash.at(kHashA).key_limits.concurrency, 2);
+  raw_exec(db_, "UPDATE api_keys SET daily_tokens = 9");
+  EXPECT_NE(s->change_token(), t1);
+  EXPECT_EQ(s->load_snapshot()->keys_by_hash.at(kHashA).key_limits.daily_tokens, 9);
+}
+
+TEST_F(SqliteConfigStoreTest, KeyLimitsRoundTripAndValidation) {
+  auto s = open();
+  s->add_tenant("team-a");
+  s->set_tenant_limits("team-a", {.rps = 50});
+  KeyRecord a = s->add_key("team-a", kHashA, "crk_a", std::nullopt);
+  KeyRecord b = s->add_key("team-a", kHashB, "crk_b", std::nullopt);
+  EXPECT_EQ(a.limits.rps, 0);
+  s->set_key_limits(a.id, {.rps = 2,
+                           .rpm = 60,
+                           .concurrency = 3,
+                           .daily_requests = 100,
+                           .daily_tokens = 5000,
+                           .monthly_tokens = 60'000'000'000});
+  auto keys = s->list_keys();
+  ASSERT_EQ(keys.size(), 2u);
+  const KeyRecord& ka = keys[0].id == a.id ? keys[0] : keys[1];
+  const KeyRecord& kb = keys[0].id == a.id ? keys[1] : keys[0];
+  EXPECT_EQ(ka.limits.rps, 2);
+  EXPECT_EQ(ka.limits.rpm, 60);
+  EXPECT_EQ(ka.limits.concurrency, 3);
+  EXPECT_EQ(ka.limits.daily_requests, 100);
+  EXPECT_EQ(ka.limits.daily_tokens, 5000);
+  EXPECT_EQ(ka.limits.monthly_tokens, 60'000'000'000);
+  EXPECT_EQ(kb.limits.rps, 0);
+  EXPECT_EQ(s->list_tenants().at(0).limits.rps, 50);  // the tenant's are separate
+
+  auto snap = s->load_snapshot();
+  EXPECT_EQ(snap->keys_by_hash.at(kHashA).key_limits.rps, 2);
+  EXPECT_EQ(snap->keys_by_hash.at(kHashA).key_limits.monthly_tokens, 60'000'000'000);
+  EXPECT_EQ(snap->keys_by_hash.at(kHashA).limits.rps, 50);
+  EXPECT_EQ(snap->keys_by_hash.at(kHashB).key_limits.rps, 0);
+  EXPECT_EQ(snap->keys_by_hash.at(kHashB).limits.rps, 50);
+
+  // Only what is given changes; 0 clears a limit; a change reaches the next snapshot.
+  s->set_key_limits(a.id, {.rps = 0, .daily_tokens = 7});
+  const KeyRecord after = s->list_keys().at(keys[0].id == a.id ? 0 : 1);
+  EXPECT_EQ(after.limits.rps, 0);
+  EXPECT_EQ(after.limits.rpm, 60);
+  EXPECT_EQ(after.limits.daily_tokens, 7);
+  EXPECT_EQ(after.limits.monthly_tokens, 60'000'000'000);
+  auto next = s->load_snapshot();
+  EXPECT_NE(next->version, snap->version);
+  EXPECT_EQ(next->keys_by_hash.at(kHashA).key_limits.daily_tokens, 7);
+  EXPECT_EQ(snap->keys_by_hash.at(kHashA).key_limits.daily_tokens, 5000);  // immutable
+
+  s->revoke_key(b.id);
+  EXPECT_NO_THROW(s->set_key_limits(b.id, {.rpm = 1}));  // revoked keys keep their settings
+  EXPECT_EQ(kind_of([&] { s->set_key_limits("key_000000000000", {.rps = 1}); }), Kind::kNotFound);
+  EXPECT_EQ(kind_of([&] { s->set_key_limits("team-a", {.rps = 1}); }), Kind::kNotFound);
+  for (TenantLimitsUpdate bad :
+       {TenantLimitsUpdate{.rps = -1}, TenantLimitsUpdate{.concurrency = -2},
+        TenantLimitsUpdate{.rpm = 4, .monthly_tokens = -1}}) {
+    const auto before = s->change_token();
+    EXPECT_EQ(kind_of([&] { s->set_key_limits(a.id, bad); }), Kind::kInvalid);
+    EXPECT_EQ(s->change_token(), before);
+  }
+  EXPECT_EQ(s->load_snapshot()->keys_by_hash.at(kHashA).key_limits.rpm, 60);
 }
 
 // serve flushes its quota counters every second; that must not make its poller reload the

@@ -121,6 +121,17 @@ CREATE TABLE quota_counters (
   expire_at_ms INTEGER NOT NULL
 );
 )sql"},
+    // Limits per relay key (issue 4), enforced on top of its tenant's; 0 means no limit.
+    // api_keys_upd_bump (version 3) fires on any column, these included, so `key set` reaches
+    // serve's snapshot like `tenant set` does.
+    {5, R"sql(
+ALTER TABLE api_keys ADD COLUMN rps            INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN rpm            INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN concurrency    INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN daily_requests INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN daily_tokens   INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN monthly_tokens INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 int max_applied(sqlite3* db) {

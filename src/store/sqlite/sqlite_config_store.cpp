@@ -9,11 +9,13 @@
 
 #include "crypto/relay_key.hpp"
 #include "store/sqlite/connection.hpp"
+#include "store/sqlite/limit_columns.hpp"
 #include "store/sqlite/statement.hpp"
 
 namespace relay::store {
 namespace {
 
+using sqlite::read_limits;
 using sqlite::Stmt;
 using sqlite::Transaction;
 using Kind = StoreError::Kind;
@@ -75,28 +77,6 @@ std::vector<std::string> split_models(const std::string& joined) {
     start = end + 1;
   }
   return out;
-}
-
-void require_tenant_limits(const TenantLimitsUpdate& u) {
-  for (const auto& [v, what] :
-       {std::pair{u.rps, "rps"}, std::pair{u.rpm, "rpm"}, std::pair{u.concurrency, "concurrency"},
-        std::pair{u.daily_requests, "daily requests"}, std::pair{u.daily_tokens, "daily tokens"},
-        std::pair{u.monthly_tokens, "monthly tokens"}})
-    if (v && *v < 0)
-      throw StoreError(Kind::kInvalid,
-                       std::string(what) + " limit must not be negative (0: no limit)");
-}
-
-// The six limit columns, in TenantLimits order, read from `first` on.
-TenantLimits read_limits(const Stmt& q, int first) {
-  TenantLimits l;
-  l.rps = q.int64(first);
-  l.rpm = q.int64(first + 1);
-  l.concurrency = q.int64(first + 2);
-  l.daily_requests = q.int64(first + 3);
-  l.daily_tokens = q.int64(first + 4);
-  l.monthly_tokens = q.int64(first + 5);
-  return l;
 }
 
 bool is_lower_hex64(std::string_view s) {
@@ -200,19 +180,7 @@ void SqliteConfigStore::set_tenant_enabled(std::string_view name, bool enabled) 
 }
 
 void SqliteConfigStore::set_tenant_limits(std::string_view name, const TenantLimitsUpdate& u) {
-  require_tenant_limits(u);
-  // NULL keeps the column as it is, as in update_account.
-  Stmt up(db_,
-          "UPDATE tenants SET rps = COALESCE(?, rps), rpm = COALESCE(?, rpm), "
-          "concurrency = COALESCE(?, concurrency), "
-          "daily_requests = COALESCE(?, daily_requests), "
-          "daily_tokens = COALESCE(?, daily_tokens), "
-          "monthly_tokens = COALESCE(?, monthly_tokens) WHERE name = ?");
-  up.bind(1, u.rps).bind(2, u.rpm).bind(3, u.concurrency).bind(4, u.daily_requests);
-  up.bind(5, u.daily_tokens).bind(6, u.monthly_tokens).bind(7, name);
-  up.step();
-  if (sqlite3_changes(db_) == 0)
-    throw StoreError(Kind::kNotFound, "tenant '" + std::string(name) + "' not found");
+  sqlite::update_limits(db_, "tenants", "name", "tenant", name, u);
 }
 
 KeyRecord SqliteConfigStore::add_key(std::string_view tenant, std::string_view key_hash,
@@ -228,7 +196,7 @@ KeyRecord SqliteConfigStore::add_key(std::string_view tenant, std::string_view k
     throw StoreError(Kind::kNotFound, "tenant '" + std::string(tenant) + "' not found");
   const std::int64_t tenant_id = find.int64(0);
 
-  KeyRecord rec{"", std::string(tenant), std::string(prefix), now(), expires_at, std::nullopt};
+  KeyRecord rec{"", std::string(tenant), std::string(prefix), now(), expires_at, std::nullopt, {}};
   for (int attempt = 0;; ++attempt) {
     rec.id = "key_" + crypto::random_hex(6);
     Stmt ins(db_,
@@ -250,10 +218,12 @@ KeyRecord SqliteConfigStore::add_key(std::string_view tenant, std::string_view k
 std::vector<KeyRecord> SqliteConfigStore::list_keys() {
   std::vector<KeyRecord> out;
   Stmt q(db_,
-         "SELECT k.id, t.name, k.prefix, k.created_at, k.expires_at, k.revoked_at "
+         "SELECT k.id, t.name, k.prefix, k.created_at, k.expires_at, k.revoked_at, k.rps, k.rpm, "
+         "k.concurrency, k.daily_requests, k.daily_tokens, k.monthly_tokens "
          "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id ORDER BY k.created_at, k.id");
   while (q.step())
-    out.push_back({q.text(0), q.text(1), q.text(2), q.int64(3), q.opt_int64(4), q.opt_int64(5)});
+    out.push_back({q.text(0), q.text(1), q.text(2), q.int64(3), q.opt_int64(4), q.opt_int64(5),
+                   read_limits(q, 6)});
   return out;
 }
 
@@ -268,6 +238,10 @@ void SqliteConfigStore::revoke_key(std::string_view key_id) {
   up.bind(1, now()).bind(2, key_id);
   up.step();
   tx.commit();
+}
+
+void SqliteConfigStore::set_key_limits(std::string_view key_id, const TenantLimitsUpdate& u) {
+  sqlite::update_limits(db_, "api_keys", "id", "key", key_id, u);
 }
 
 Account SqliteConfigStore::add_account(const NewAccount& a) {
@@ -356,7 +330,8 @@ SnapshotPtr SqliteConfigStore::load_snapshot() {
   snap->version = change_token();
   Stmt keys(db_,
             "SELECT k.key_hash, k.id, t.id, t.name, t.enabled, k.expires_at, k.revoked_at, "
-            "t.rps, t.rpm, t.concurrency, t.daily_requests, t.daily_tokens, t.monthly_tokens "
+            "t.rps, t.rpm, t.concurrency, t.daily_requests, t.daily_tokens, t.monthly_tokens, "
+            "k.rps, k.rpm, k.concurrency, k.daily_requests, k.daily_tokens, k.monthly_tokens "
             "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id");
   while (keys.step()) {
     SnapshotKey k;
@@ -367,6 +342,7 @@ SnapshotPtr SqliteConfigStore::load_snapshot() {
     k.expires_at = keys.opt_int64(5);
     k.revoked = !keys.is_null(6);
     k.limits = read_limits(keys, 7);
+    k.key_limits = read_limits(keys, 13);
     snap->keys_by_hash.emplace(keys.text(0), std::move(k));
   }
 

@@ -32,6 +32,7 @@ class SqliteConfigStore final : public ConfigStore {
                     std::optional<std::int64_t> expires_at) override;
   std::vector<KeyRecord> list_keys() override;
   void revoke_key(std::string_view key_id) override;
+  void set_key_limits(std::string_view key_id, const TenantLimitsUpdate& update) override;
 
   Account add_account(const NewAccount& account) override;
   std::vector<Account> list_accounts() override;

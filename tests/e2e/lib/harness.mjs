@@ -88,6 +88,14 @@ async function stopChild(child, ms = 3000) {
   clearTimeout(t);
 }
 
+/** SIGKILL (it also ends a SIGSTOPped child); resolves when the child has exited. */
+async function killChild(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await done;
+}
+
 /** Resolves with the first stdout line matching `re`; rejects on exit or timeout. */
 function waitForLine(child, re, ms, what) {
   return new Promise((resolve, reject) => {
@@ -276,30 +284,6 @@ export function relayCli(dataDir, args, env = {}) {
   }
 }
 
-/** True when the relay has the account pool (`account set` exists, as do --weight/--max-concurrency). */
-export function poolAvailable() {
-  if (!RELAY_BIN || !fs.existsSync(RELAY_BIN)) return false;
-  // Not just the exit status: CLI11 answers `account UNKNOWN --help` with the parent's help and 0.
-  try {
-    const out = execFileSync(RELAY_BIN, ['account', 'set', '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000 });
-    return /account set/.test(out) && /--weight/.test(out);
-  } catch {
-    return false;
-  }
-}
-
-/** True when the relay has tenant admission limits (`tenant set` exists and takes --rps). */
-export function limitsAvailable() {
-  if (!RELAY_BIN || !fs.existsSync(RELAY_BIN)) return false;
-  // As for poolAvailable: an unknown subcommand's --help prints the parent's help, exit 0.
-  try {
-    const out = execFileSync(RELAY_BIN, ['tenant', 'set', '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000 });
-    return /tenant set/.test(out) && /--rps/.test(out);
-  } catch {
-    return false;
-  }
-}
-
 /** True when RELAY_BIN exists and has a `serve` command. */
 export function relayAvailable() {
   if (!RELAY_BIN || !fs.existsSync(RELAY_BIN)) return false;
@@ -340,7 +324,7 @@ export async function startRelay(mock, { accounts, env = {}, tenant = 'team-a', 
   const accs = accounts ?? [{ name: 'mock-http', scheme: 'http', models: MODELS }];
   const keyEnv = { MOCK_UPSTREAM_KEY: mock.apiKey };
   for (const a of accs) keyEnv[accountKeyEnv(a.name)] = a.key ?? mock.keys?.[a.name] ?? mock.apiKey;
-  const cli = (args) => relayCli(dataDir, args, keyEnv);
+  const cli = (args, extraEnv = {}) => relayCli(dataDir, args, { ...keyEnv, ...extraEnv });
   cli(['tenant', 'add', tenant, ...tenantArgs]);
   const key = cli(['key', 'add', tenant]);
   if (!/^crk_\S+$/.test(key)) throw new Error(`key add printed ${JSON.stringify(key)}, want crk_...`);
@@ -359,36 +343,68 @@ export async function startRelay(mock, { accounts, env = {}, tenant = 'team-a', 
     if (a.maxConcurrency !== undefined) args.push('--max-concurrency', String(a.maxConcurrency));
     cli(args);
   }
-  const port = await freePort();
-  const logFile = path.join(dataDir, 'serve.log');
+  const serveEnv = { ...keyEnv, ...RELAY_ENV, ...env };
+  const node = await spawnServe(dataDir, serveEnv, 'serve.log');
+  return {
+    dataDir,
+    ...node,
+    key,
+    tenant,
+    keys,
+    accounts: accs.map((a) => a.name),
+    cli,
+    /** serve's environment on top of process.env (startNode starts more nodes with it). */
+    serveEnv,
+  };
+}
+
+/**
+ * Starts `serve` on `dataDir` on a free port with `env` on top of process.env, its output in
+ * `dataDir/logName` (port: a free one unless given). Returns {port, url, base, child, logFile, stop(), kill9()}.
+ */
+async function spawnServe(dataDir, env, logName, port = null) {
+  port = port ?? (await freePort());
+  const logFile = path.join(dataDir, logName);
   const child = track(
     spawn(RELAY_BIN, ['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${port}`], {
-      env: { ...process.env, ...keyEnv, ...RELAY_ENV, ...env },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
   const out = fs.createWriteStream(logFile);
   child.stderr.on('data', (d) => out.write(d));
-  await waitForLine(child, /codex-relay listening on (http:\/\/\S+)/, 15000, 'relay serve');
+  await waitForLine(child, /codex-relay listening on (http:\/\/\S+)/, 15000, `relay serve (${logName})`);
   child.stdout.on('data', (d) => out.write(d));
   const url = `http://127.0.0.1:${port}`;
   // Belt and braces: the readiness line should mean /healthz answers.
   const h = await fetch(`${url}/healthz`);
   if (h.status !== 200) throw new Error(`/healthz answered ${h.status}`);
   return {
-    dataDir,
     port,
     url,
     base: `${url}/v1`,
-    key,
-    tenant,
-    keys,
-    accounts: accs.map((a) => a.name),
     child,
     logFile,
-    cli,
     stop: () => stopChild(child),
+    /** SIGKILL, as a crashed node: no drain, no settle, no shutdown flush. Resolves on exit. */
+    kill9: () => killChild(child),
   };
+}
+
+/**
+ * Another node of `relay`'s deployment: a second `serve` on the SAME data dir (same tenants,
+ * keys, accounts and master key; SQLite in WAL mode takes several processes), on its own port,
+ * with relay's serve environment plus `env`. Its log is `serve-PORT.log` in the data dir.
+ * With `[redis] url` set (e.g. CODEX_RELAY_REDIS_URL in both envs) the nodes share their tenant
+ * limits through Redis; without it each node has its own. Returns the shape of startRelay:
+ * {dataDir, port, url, base, key, tenant, keys, accounts, child, logFile, cli, serveEnv, stop(),
+ * kill9()}.
+ */
+export async function startNode(relay, { env = {} } = {}) {
+  const serveEnv = { ...relay.serveEnv, ...env };
+  const port = await freePort();
+  const node = await spawnServe(relay.dataDir, serveEnv, `serve-${port}.log`, port);
+  return { ...relay, ...node, serveEnv };
 }
 
 /**
@@ -416,6 +432,97 @@ export async function startPool({ accounts, env = {}, tls = false } = {}) {
       await mock.stop();
     },
   };
+}
+
+// ---------------------------------------------------------------- Redis
+
+/**
+ * Starts a throwaway redis-server on 127.0.0.1 (a free port unless `port` is given), without
+ * persistence, its files and log in a fresh dir under WORK; tracked like every child, so it is
+ * killed when the test process exits. Returns
+ * {url, port, dir, logFile, child, stop(), kill(), pause(), resume(), restart(), cli(...args), keys()}:
+ * stop() SIGTERM, kill() SIGKILL (both wait for the exit), pause()/resume() SIGSTOP/SIGCONT (a
+ * hung server: connections are accepted by the kernel, nothing is answered), restart() a new,
+ * empty server on the same port, cli() runs `redis-cli` against it and returns its stdout,
+ * keys() every key (SCAN), sorted.
+ */
+export async function startRedis({ port: wantPort = null } = {}) {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore', timeout: 10000 });
+  } catch {
+    throw new Error('redis-server not found: apt-get install redis-server (scripts/setup.sh --test does)');
+  }
+  const dir = tmpDir('redis');
+  const logFile = path.join(dir, 'redis.log');
+  const log = fs.createWriteStream(logFile, { flags: 'a' });
+  const launch = async (port) => {
+    const child = track(
+      spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes', '--save', '', '--appendonly', 'no', '--dir', dir],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+    );
+    child.stdout.on('data', (d) => log.write(d));
+    child.stderr.on('data', (d) => log.write(d));
+    await waitForLine(child, /Ready to accept connections/, 10000, `redis-server on port ${port}`);
+    return child;
+  };
+  // A port can be taken between freePort() and the bind: try a few (the same one on restart).
+  const launchRetrying = async (fixedPort) => {
+    let lastErr;
+    for (let i = 0; i < 5; i++) {
+      const port = fixedPort ?? (await freePort());
+      try {
+        return { port, child: await launch(port) };
+      } catch (err) {
+        lastErr = err;
+        await sleep(fixedPort ? 300 : 50);
+      }
+    }
+    throw lastErr;
+  };
+  let { port, child } = await launchRetrying(wantPort);
+  const redis = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    logFile,
+    get child() {
+      return child;
+    },
+    get running() {
+      return child.exitCode === null && child.signalCode === null;
+    },
+    stop: async () => {
+      if (redis.running) child.kill('SIGCONT');
+      await stopChild(child);
+    },
+    kill: () => killChild(child),
+    pause: () => {
+      child.kill('SIGSTOP');
+    },
+    resume: () => {
+      child.kill('SIGCONT');
+    },
+    restart: async () => {
+      await redis.stop();
+      ({ child } = await launchRetrying(port));
+    },
+    cli: (...args) =>
+      execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 5000,
+      }),
+    keys: () =>
+      redis
+        .cli('--scan')
+        .split('\n')
+        .filter((k) => k !== '')
+        .sort(),
+  };
+  return redis;
 }
 
 // ---------------------------------------------------------------- Codex CLI

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# A throwaway Redis for the tests: loopback only, no persistence, its files in DIR.
+#
+#   scripts/test-redis.sh start DIR   # starts redis-server, writes redis://127.0.0.1:PORT to DIR/url
+#   scripts/test-redis.sh stop DIR    # stops it (by DIR/redis.pid) and waits for it to exit
+#
+# Both are idempotent: `start` with a live server in DIR only prints its url again; `stop` with
+# none running does nothing. The port is a random free one in 20000-60000 (a few are tried).
+# Used by ctest as the `redis` fixture (CMakeLists.txt); needs the Debian package redis-server.
+set -euo pipefail
+
+prog=$(basename "$0")
+die() {
+  echo "$prog: $*" >&2
+  exit 1
+}
+usage() {
+  echo "usage: $prog start|stop DIR" >&2
+  exit 2
+}
+
+(($# == 2)) || usage
+cmd=$1
+[[ -n "$2" ]] || usage
+mkdir -p -- "$2"
+dir=$(cd -- "$2" && pwd)
+pidfile=$dir/redis.pid
+urlfile=$dir/url
+logfile=$dir/redis.log
+
+# True while PID runs (a zombie, exited but not yet reaped by its parent, does not count).
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)
+  [[ "$state" != Z ]]
+}
+
+# The pid in the pidfile when that process is alive and is a redis-server, else nothing.
+live_pid() {
+  [[ -s "$pidfile" ]] || return 1
+  local pid
+  pid=$(tr -dc '0-9' <"$pidfile")
+  [[ -n "$pid" ]] && alive "$pid" || return 1
+  # A stale pidfile may name a pid the system has since given to another process.
+  [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == redis-server* ]] || return 1
+  echo "$pid"
+}
+
+# True when 127.0.0.1:PORT answers a redis PING with PONG and its process id is PID.
+is_ours() {
+  local port=$1 pid=$2
+  [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]] || return 1
+  redis-cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | tr -d '\r' | grep -qx "process_id:$pid"
+}
+
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+start() {
+  command -v redis-server >/dev/null || die "redis-server not found (apt-get install redis-server)"
+  command -v redis-cli >/dev/null || die "redis-cli not found (apt-get install redis-server)"
+  local pid port
+  if pid=$(live_pid); then
+    port=$(sed -n 's#^redis://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$urlfile" 2>/dev/null || true)
+    if [[ -n "$port" ]] && is_ours "$port" "$pid"; then
+      echo "$prog: already running (pid $pid): $(cat "$urlfile")"
+      return 0
+    fi
+    die "redis-server pid $pid (from $pidfile) is running but does not answer on ${port:-?}; stop it first: $prog stop $dir"
+  fi
+  rm -f -- "$pidfile" "$urlfile"
+
+  local attempt
+  for attempt in 1 2 3 4 5 6; do
+    port=$(shuf -i 20000-60000 -n 1)
+    port_in_use "$port" && continue
+    : >"$logfile"
+    # --daemonize: the parent returns at once; the child binds, writes the pidfile, serves.
+    redis-server --port "$port" --bind 127.0.0.1 --protected-mode yes --save '' --appendonly no \
+      --dir "$dir" --daemonize yes --pidfile "$pidfile" --logfile "$logfile" --loglevel notice ||
+      die "redis-server did not start (see $logfile)"
+    local i
+    for ((i = 0; i < 100; i++)); do  # up to 5 s
+      if pid=$(live_pid) && is_ours "$port" "$pid"; then
+        echo "redis://127.0.0.1:$port" >"$urlfile.tmp"
+        mv -f -- "$urlfile.tmp" "$urlfile"
+        echo "$prog: redis-server pid $pid on redis://127.0.0.1:$port (dir $dir)"
+        return 0
+      fi
+      # It exits when the port was taken in the meantime: try another one.
+      if grep -q -i -E 'address already in use|could not create server tcp listening socket' "$logfile"; then
+        break
+      fi
+      sleep 0.05
+    done
+    if pid=$(live_pid); then
+      kill "$pid" 2>/dev/null || true
+    fi
+    rm -f -- "$pidfile"
+    if ! grep -q -i -E 'address already in use|could not create server tcp listening socket' "$logfile"; then
+      die "redis-server on port $port did not answer PING within 5 s; its log ($logfile):
+$(tail -n 20 "$logfile")"
+    fi
+    echo "$prog: port $port taken (attempt $attempt), trying another" >&2
+  done
+  die "no free port found for redis-server after 6 attempts in 20000-60000"
+}
+
+stop() {
+  local pid
+  if ! pid=$(live_pid); then
+    rm -f -- "$pidfile" "$urlfile"
+    echo "$prog: not running (dir $dir)"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 100; i++)); do  # up to 5 s, then SIGKILL
+    alive "$pid" || break
+    sleep 0.05
+  done
+  if alive "$pid"; then
+    echo "$prog: redis-server pid $pid still alive after 5 s; sending SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 40; i++)); do
+      alive "$pid" || break
+      sleep 0.05
+    done
+    alive "$pid" && die "redis-server pid $pid did not exit"
+  fi
+  rm -f -- "$pidfile" "$urlfile"
+  echo "$prog: stopped redis-server pid $pid"
+}
+
+case $cmd in
+  start) start ;;
+  stop) stop ;;
+  *) usage ;;
+esac
