@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -166,13 +167,22 @@ int run_cli(int argc, char** argv) {
   g.data_dir_opt = app.add_option("--data-dir", g.data_dir, "Data directory (default ./data)");
   app.add_option("--config", g.config_file, "TOML config file");
 
-  std::string listen;
+  std::string listen, region;
   auto* serve = app.add_subcommand("serve", "Run the relay");
   auto* listen_opt = serve->add_option("--listen", listen, "HOST:PORT to listen on");
+  auto* region_opt =
+      serve->add_option("--region", region, "This node's region: egresses there are preferred")
+          ->check([](const std::string& v) {
+            for (unsigned char c : v)
+              if (!std::isalnum(c) && c != '-' && c != '_' && c != '.')
+                return std::string("may hold only letters, digits, '-', '_' and '.'");
+            return std::string();
+          });
   serve->callback([&] {
     g.action = [&] {
       Config cfg = g.config();
       if (listen_opt->count() > 0) cfg.server.listen = listen;
+      if (region_opt->count() > 0) cfg.server.region = region;
       auto store = store::open_config_store(cfg);
       return run_server(cfg, std::move(store));
     };
@@ -181,6 +191,7 @@ int run_cli(int argc, char** argv) {
   cli::add_tenant_commands(app, g);
   cli::add_key_commands(app, g);
   cli::add_account_commands(app, g);
+  cli::add_egress_commands(app, g);
 
   std::string url, key;
   auto* cc =

@@ -36,6 +36,8 @@ void add_key_commands(CLI::App& app, Globals& g);
 void add_account_commands(CLI::App& app, Globals& g);
 // account list|events: the config joined with what serve reports about health.
 void add_account_views(CLI::App& account, Globals& g);
+// egress add|list|remove|verify (cli_egress.cpp).
+void add_egress_commands(CLI::App& app, Globals& g);
 
 // The six admission-limit flags (--rps … --monthly-tokens) of tenant add|set and key add|set,
 // all validated alike (cli_tenant.cpp).

@@ -57,6 +57,7 @@ constexpr std::array kFields = {
     RELAY_FIELD(server, header_timeout_ms),
     RELAY_FIELD(server, body_timeout_ms),
     RELAY_FIELD(server, keepalive_timeout_ms),
+    RELAY_FIELD(server, region),
     RELAY_FIELD(upstream, connect_timeout_ms),
     RELAY_FIELD(upstream, first_byte_timeout_ms),
     RELAY_FIELD(upstream, stream_first_byte_timeout_ms),
@@ -72,6 +73,9 @@ constexpr std::array kFields = {
     RELAY_FIELD(redis, key_prefix),
     RELAY_BOUNDED(limits, lease_ttl_ms, 1000, kDayMs),
     RELAY_FIELD(admin, listen),
+    RELAY_BOUNDED(egress, probe_interval_ms, 0, kDayMs),
+    RELAY_BOUNDED(egress, probe_timeout_ms, 10, 600'000),
+    RELAY_BOUNDED(egress, down_retry_ms, 100, kDayMs),
     RELAY_POOL(half_open_successes, half_open_successes, 1, 1000),
     RELAY_POOL(ewma_alpha, ewma_alpha, 0, 0),  // a double in (0, 1]: see check_double
     RELAY_POOL(affinity_ttl_ms, affinity_ttl, 0, 7 * kDayMs),
@@ -146,6 +150,11 @@ std::string check_string(const Field& f, const std::string& v) {
   if (f.section == "redis" && f.key == "url" && !v.empty()) {
     auto r = redis::parse_url(v);
     if (!r.endpoint) return r.error;  // never echoes the url: it may hold a password
+  }
+  if (f.section == "server" && f.key == "region") {
+    for (unsigned char c : v)
+      if (!std::isalnum(c) && c != '-' && c != '_' && c != '.')
+        return "'" + v + "' may hold only letters, digits, '-', '_' and '.'";
   }
   if (f.section == "redis" && f.key == "failure_mode" && v != "open" && v != "closed")
     return "'" + v + "' is not one of open, closed";
@@ -307,7 +316,7 @@ Config load_config(const std::string& path_or_empty) {
     if (!is_section(section))
       throw std::runtime_error(fmt::format(
           "config file {}: unknown section or key '{}' (known sections: server, upstream, "
-          "store, log, redis, limits, admin, pool)",
+          "store, log, redis, limits, admin, egress, pool)",
           path, section));
     const toml::table* table = section_node.as_table();
     if (!table)

@@ -17,6 +17,7 @@ struct ServerConfig {
   std::int64_t header_timeout_ms = 10'000;                // headers not complete -> 408
   std::int64_t body_timeout_ms = 60'000;                  // body not complete -> 408
   std::int64_t keepalive_timeout_ms = 60'000;             // idle keep-alive connection closed
+  std::string region;  // this node's region: its accounts' egresses there are preferred
 };
 
 struct UpstreamConfig {
@@ -45,6 +46,13 @@ struct RedisConfig {
   std::string key_prefix = "codex-relay:";
 };
 
+// [egress]: health of the accounts' egress proxies (docs/egress.md).
+struct EgressConfig {
+  std::int64_t probe_interval_ms = 1000;  // CONNECT probe through every egress; 0: none
+  std::int64_t probe_timeout_ms = 1000;
+  std::int64_t down_retry_ms = 10'000;  // a down egress gets a real request after this long
+};
+
 struct AdminConfig {
   std::string listen;  // e.g. "127.0.0.1:9464"; empty: no admin listener
 };
@@ -65,6 +73,7 @@ struct Config {
   RedisConfig redis;
   LimitsConfig limits;
   AdminConfig admin;
+  EgressConfig egress;
   pool::PoolConfig pool;  // [pool]: durations as *_ms integers, cool-downs per failure class
 };
 

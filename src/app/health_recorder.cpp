@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace relay::app {
 
 void HealthRecorder::tick() {
@@ -14,12 +16,16 @@ void HealthRecorder::flush() {
   auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
+  // An account whose egresses are all down cannot be used whatever its own health says.
+  const auto blocked = egresses_.unavailable_accounts(now);
   std::vector<store::AccountHealthRow> rows;
   for (const auto& s : pool_.status(now)) {
     store::AccountHealthRow r;
     r.account_id = s.id;
     r.account_name = s.name;
-    r.state = std::string(pool::to_string(s.state));
+    r.state = std::binary_search(blocked.begin(), blocked.end(), s.id)
+                  ? "egress_unavailable"
+                  : std::string(pool::to_string(s.state));
     r.score = s.score;
     r.error_rate = s.error_rate;
     r.ttfb_ms = s.ttfb_ms;
@@ -43,8 +49,22 @@ void HealthRecorder::flush() {
     spdlog::warn("account {}: {} -> {} ({})", e.account_name, e.from_state, e.to_state, e.cause);
     events.push_back(std::move(e));
   }
+  std::vector<store::EgressHealthRow> egress_rows;
+  for (const auto& e : egresses_.status()) {
+    store::EgressHealthRow r;
+    r.egress_id = e.id;
+    r.egress_name = e.name;
+    r.account_name = e.account_name;
+    r.state = e.up ? "up" : "down";
+    r.last_error = e.last_error;
+    r.updated_at_unix_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(e.changed_at.time_since_epoch())
+            .count();
+    egress_rows.push_back(std::move(r));
+  }
   try {
     store_->write(rows, events);
+    store_->write_egress_health(egress_rows);
   } catch (const std::exception& ex) {
     spdlog::warn("health record not written: {}", ex.what());
   }

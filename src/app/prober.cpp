@@ -17,14 +17,15 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 asio::awaitable<pool::AttemptOutcome> probe_once(const Config& cfg, upstream::CurlMulti& multi,
-                                                 const store::SnapshotAccount& account) {
+                                                 const store::SnapshotAccount& account,
+                                                 const pool::EgressRoute& egress) {
   http::Request req;
   req.method = "GET";
   req.target = cfg.pool.probe_path;
   req.headers = {{"accept", "application/json"}, {"user-agent", "codex-relay-probe"}};
   constexpr std::size_t kProbeBodyLimit = 64 * std::size_t{1024};
   upstream::TransferOptions topts{cfg.upstream.connect_timeout_ms, kProbeBodyLimit};
-  upstream::Transfer t(multi, build_upstream_request(req, account), topts);
+  upstream::Transfer t(multi, build_upstream_request(req, account, &egress), topts);
   t.start();
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::milliseconds(cfg.upstream.connect_timeout_ms);
@@ -56,8 +57,9 @@ asio::awaitable<pool::AttemptOutcome> probe_once(const Config& cfg, upstream::Cu
 }  // namespace
 
 asio::awaitable<void> run_prober(const Config& cfg, pool::AccountPool& pool,
-                                 store::SnapshotSource& snapshots, upstream::CurlMulti& multi,
-                                 PipelineStats& stats, const bool& stopping) {
+                                 pool::EgressPool& egresses, store::SnapshotSource& snapshots,
+                                 upstream::CurlMulti& multi, PipelineStats& stats,
+                                 const bool& stopping) {
   asio::steady_timer timer(multi.io());
   while (!stopping) {
     timer.expires_after(cfg.pool.probe_interval);
@@ -68,8 +70,12 @@ asio::awaitable<void> run_prober(const Config& cfg, pool::AccountPool& pool,
       for (const auto& a : snap->accounts)
         if (a.id == id) account = &a;
       if (!account || stopping) continue;
+      // Through one of its egresses, like its traffic; with none working there is nothing to
+      // learn about the account itself (the egress prober watches the egresses).
+      auto egress = egresses.choose(*account, {}, Clock::now());
+      if (!egress) continue;
       stats.active.fetch_add(1);
-      auto outcome = co_await probe_once(cfg, multi, *account);
+      auto outcome = co_await probe_once(cfg, multi, *account, *egress);
       stats.active.fetch_sub(1);
       spdlog::info("probe account={} result={}", account->name, pool::to_string(outcome.failure));
       pool.record_probe(id, outcome, Clock::now());

@@ -7,6 +7,7 @@
 
 #include "app/config.hpp"
 #include "pool/account_pool.hpp"
+#include "pool/egress_pool.hpp"
 #include "relay/pipeline.hpp"
 #include "store/snapshot_source.hpp"
 #include "upstream/curl_multi.hpp"
@@ -15,6 +16,7 @@ namespace relay::app {
 
 // A probe in flight counts in stats.active, so shutdown drains it like a request.
 boost::asio::awaitable<void> run_prober(const Config& cfg, pool::AccountPool& pool,
+                                        pool::EgressPool& egresses,
                                         store::SnapshotSource& snapshots,
                                         upstream::CurlMulti& multi, PipelineStats& stats,
                                         const bool& stopping);

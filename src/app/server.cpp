@@ -17,6 +17,7 @@
 #include "app/admin.hpp"
 #include "app/counter_backend.hpp"
 #include "app/counter_persister.hpp"
+#include "app/egress_prober.hpp"
 #include "app/health_recorder.hpp"
 #include "app/listener.hpp"
 #include "app/prober.hpp"
@@ -36,10 +37,10 @@ namespace {
 // lives on one thread from accept to settle and no request state is shared between threads.
 struct IoThread {
   IoThread(const Config& cfg, store::SnapshotSource& snapshots, pool::AccountPool& pool,
-           CounterBackend& backend, int index, PipelineStats& stats)
+           pool::EgressPool& egresses, CounterBackend& backend, int index, PipelineStats& stats)
       : multi(io),
         counters(backend.for_thread(io, index)),
-        pipeline(cfg, snapshots, pool, counters.store(), multi, stats) {}
+        pipeline(cfg, snapshots, pool, egresses, counters.store(), multi, stats) {}
   asio::io_context io{1};
   upstream::CurlMulti multi;
   ThreadCounters counters;
@@ -97,7 +98,8 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
 
   store::SnapshotSource snapshots;
   pool::AccountPool pool(cfg.pool);
-  HealthRecorder recorder(store::open_health_store(cfg), pool);
+  pool::EgressPool egresses(cfg.server.region, std::chrono::milliseconds(cfg.egress.down_retry_ms));
+  HealthRecorder recorder(store::open_health_store(cfg), pool, egresses);
   CounterBackend counters(cfg);
   // With Redis the quota counters live there; the local ones only cover outages (fail-open)
   // and are not worth keeping.
@@ -110,8 +112,9 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
                  cfg.redis.failure_mode);
   }
   SnapshotPoller poller(std::move(store), snapshots);
-  poller.on_snapshot = [&pool](const store::Snapshot& s) {
+  poller.on_snapshot = [&pool, &egresses](const store::Snapshot& s) {
     pool.sync(s, std::chrono::steady_clock::now());
+    egresses.sync(s);
   };
   poller.on_tick = [&recorder, &persister] {
     recorder.tick();
@@ -135,7 +138,7 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   Endpoint where = parse_endpoint(cfg.server.listen);
   try {
     for (int i = 0; i < n; ++i) {
-      auto t = std::make_unique<IoThread>(cfg, snapshots, pool, counters, i, stats);
+      auto t = std::make_unique<IoThread>(cfg, snapshots, pool, egresses, counters, i, stats);
       t->listener = std::make_unique<Listener>(t->io, where, t->pipeline, limits);
       where.port = t->listener->port();  // port 0: the others share the first one's port
       threads.push_back(std::move(t));
@@ -157,8 +160,9 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     }
   }
   std::string bound = where.host + ":" + std::to_string(where.port);
-  spdlog::info("codex-relay {} serving with {} io threads; data dir {}", CODEX_RELAY_VERSION, n,
-               cfg.store.data_dir);
+  spdlog::info("codex-relay {} serving with {} io threads; data dir {}; region {}",
+               CODEX_RELAY_VERSION, n, cfg.store.data_dir,
+               cfg.server.region.empty() ? "(none)" : cfg.server.region);
   print_first_run_help(*snapshots.get(), bound, cfg);
   std::cout << "codex-relay listening on http://" << bound << std::endl;
   if (admin_listener) {
@@ -169,9 +173,14 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
 
   poller.start();
   bool stopping = false;
-  asio::co_spawn(threads.front()->io,
-                 run_prober(cfg, pool, snapshots, threads.front()->multi, stats, stopping),
-                 asio::detached);
+  asio::co_spawn(
+      threads.front()->io,
+      run_prober(cfg, pool, egresses, snapshots, threads.front()->multi, stats, stopping),
+      asio::detached);
+  asio::co_spawn(
+      threads.front()->io,
+      run_egress_prober(cfg, egresses, snapshots, threads.front()->multi, stats, stopping),
+      asio::detached);
   for (auto& t : threads) {
     t->listener->start();
     t->thread = std::thread([io = &t->io] { io->run(); });

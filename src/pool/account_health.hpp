@@ -39,6 +39,9 @@ class AccountHealth {
   double score(TimePoint now) const;
   FailureClass last_failure() const { return last_failure_; }
   bool probe_in_flight() const { return probe_in_flight_; }
+  // The trial request given in half-open ended without a verdict (it never reached the
+  // account): the next request may be the trial.
+  void cancel_probe() { probe_in_flight_ = false; }
 
  private:
   const PoolConfig* cfg_;

@@ -225,6 +225,12 @@ void AccountPool::record(std::int64_t account_id, const AttemptOutcome& outcome,
   record_locked(account_id, outcome, now, false);
 }
 
+void AccountPool::forgo(std::int64_t account_id) {
+  std::lock_guard lock(mu_);
+  auto it = accounts_.find(account_id);
+  if (it != accounts_.end()) it->second->health.cancel_probe();
+}
+
 void AccountPool::record_probe(std::int64_t account_id, const AttemptOutcome& outcome,
                                TimePoint now) {
   std::lock_guard lock(mu_);

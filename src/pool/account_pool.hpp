@@ -94,6 +94,9 @@ class AccountPool {
 
   // What an attempt did. Usage feeds the per-account cache hit rate.
   void record(std::int64_t account_id, const AttemptOutcome& outcome, TimePoint now);
+  // The attempt selected for this account never reached it (no working egress, or the egress
+  // failed): no verdict on its health, and a half-open trial it held is given back.
+  void forgo(std::int64_t account_id);
   void record_usage(std::int64_t account_id, std::int64_t input_tokens, std::int64_t cached_tokens);
 
   // The background prober's result for an account due_for_probe() returned. Unlike record()

@@ -31,6 +31,7 @@ struct RequestContext {
   BodyInfo body;                                    // inspect
   const store::SnapshotAccount* account = nullptr;  // route: the account of the last attempt
   int attempts = 0;                                 // accounts tried
+  std::string egress;  // the egress of the last attempt ("" when direct)
 
   http::Headers response_headers;  // added to whatever the client gets (admit's rate headers)
 

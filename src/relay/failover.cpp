@@ -62,9 +62,10 @@ asio::awaitable<std::optional<Committed>> route_and_forward(RequestContext& ctx,
   app::UpstreamConfig ucfg = deps.cfg.upstream;
   if (ctx.body.stream) ucfg.first_byte_timeout_ms = ucfg.stream_first_byte_timeout_ms;
 
-  std::vector<std::int64_t> tried;
+  std::vector<std::int64_t> tried;            // accounts
+  std::vector<std::int64_t> failed_egresses;  // egresses whose tunnel failed for this request
   std::optional<pool::AttemptOutcome> last;
-  for (int attempt = 0;; ++attempt) {
+  for (int attempt = 0;;) {
     if (last && (attempt >= pc.max_attempts || Clock::now() >= deadline)) {
       co_await give_up(ctx, out, *last, std::nullopt);
       co_return std::nullopt;
@@ -86,7 +87,17 @@ asio::awaitable<std::optional<Committed>> route_and_forward(RequestContext& ctx,
       }
       co_return std::nullopt;
     }
+    // 5b. the account's egress: healthy ones first, then this node's region. An account whose
+    // egresses are all down is unavailable (never direct); that is not the account's fault.
+    auto egress = deps.egresses.choose(*sel.account, failed_egresses, Clock::now());
+    if (!egress) {
+      deps.pool.forgo(sel.account->id);  // a half-open trial it was given is not used
+      tried.push_back(sel.account->id);
+      continue;
+    }
+    ++attempt;
     ctx.account = sel.account;
+    ctx.egress = egress->name;
     ++ctx.attempts;
     const auto id = sel.account->id;
 
@@ -95,7 +106,7 @@ asio::awaitable<std::optional<Committed>> route_and_forward(RequestContext& ctx,
     c.started = Clock::now();
     c.lease = std::move(sel.lease);
     c.transfer = std::make_unique<upstream::Transfer>(
-        deps.multi, build_upstream_request(req, *sel.account), topts);
+        deps.multi, build_upstream_request(req, *sel.account, &*egress), topts);
     auto& t = *c.transfer;
     pool::AttemptOutcome o;
     auto failure = co_await send_upstream(t, out, ctx, ucfg);
@@ -103,6 +114,22 @@ asio::awaitable<std::optional<Committed>> route_and_forward(RequestContext& ctx,
       deps.pool.record(id, {FailureClass::kClientError, {}, {}}, Clock::now());
       co_return std::nullopt;
     }
+    if (failure && egress->id != 0 &&
+        (*failure == ErrorCode::kUpstreamUnavailable || t.timed_out())) {
+      // Through an egress, a failure to get a response head that is not the provider's
+      // slowness (the first-byte timeout) is the route's: the proxy refused or dropped the
+      // tunnel, or TLS with the provider broke inside it, as it does when an egress dies
+      // mid-handshake. The account may well work through another of its egresses, so its
+      // health is left alone. (If the provider itself is down, each egress fails the same way
+      // and the account shows egress_unavailable until a probe gets through.)
+      deps.pool.forgo(id);
+      deps.egresses.record(egress->id, false, t.error_text());
+      failed_egresses.push_back(egress->id);
+      ctx.outcome = Outcome::kOk;
+      last = pool::AttemptOutcome{FailureClass::kConnect, {}, {}};
+      continue;
+    }
+    if (egress->id != 0 && t.headers_ready()) deps.egresses.record(egress->id, true, {});
     if (failure) {
       o.failure =
           *failure == ErrorCode::kUpstreamTimeout ? FailureClass::kTimeout : FailureClass::kConnect;

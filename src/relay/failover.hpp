@@ -13,6 +13,7 @@
 #include "http/message.hpp"
 #include "http/response_writer.hpp"
 #include "pool/account_pool.hpp"
+#include "pool/egress_pool.hpp"
 #include "relay/context.hpp"
 #include "sse/stream_tap.hpp"
 #include "upstream/curl_multi.hpp"
@@ -34,6 +35,7 @@ struct Committed {
 struct ForwardDeps {
   const app::Config& cfg;
   pool::AccountPool& pool;
+  pool::EgressPool& egresses;
   upstream::CurlMulti& multi;
 };
 

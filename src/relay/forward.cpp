@@ -1,5 +1,7 @@
 #include "relay/forward.hpp"
 
+#include "pool/egress_pool.hpp"
+
 #include <array>
 
 namespace relay {
@@ -46,8 +48,13 @@ std::string upstream_url(std::string_view base, std::string_view target) {
 }
 
 UpstreamRequest build_upstream_request(const http::Request& client,
-                                       const store::SnapshotAccount& account) {
+                                       const store::SnapshotAccount& account,
+                                       const pool::EgressRoute* egress) {
   UpstreamRequest up;
+  if (egress != nullptr) {
+    up.proxy = egress->proxy;
+    up.proxy_ca_file = egress->ca_file;
+  }
   up.method = client.method;
   up.url = upstream_url(account.base_url, client.target);
   up.body = &client.body;

@@ -8,6 +8,10 @@
 #include "http/message.hpp"
 #include "store/snapshot.hpp"
 
+namespace relay::pool {
+struct EgressRoute;
+}
+
 namespace relay {
 
 // Client -> upstream. Never the client's key, cookies or address headers.
@@ -25,10 +29,18 @@ struct UpstreamRequest {
   http::Headers headers;              // already filtered, with the account's credential
   const std::string* body = nullptr;  // owned by the client request; replayed on retry
   std::string ca_file;
+  // The account's egress for this attempt; empty: direct. TLS to the provider runs through it
+  // (a CONNECT tunnel, or SOCKS5 with the name resolved by the proxy).
+  std::string proxy;
+  std::string proxy_ca_file;
+  bool connect_only = false;  // probes: open the tunnel (and TLS), send nothing
 };
 
+// `egress`: the proxy the attempt leaves through (pool::EgressPool::choose); nullptr or an empty
+// route: direct.
 UpstreamRequest build_upstream_request(const http::Request& client,
-                                       const store::SnapshotAccount& account);
+                                       const store::SnapshotAccount& account,
+                                       const pool::EgressRoute* egress = nullptr);
 
 // The response headers the client gets: the allow-listed upstream ones.
 http::Headers filter_response_headers(const http::Headers& upstream);

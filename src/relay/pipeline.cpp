@@ -139,7 +139,7 @@ asio::awaitable<std::string> Pipeline::forward_admitted(http::Request& req,
 
   // 5. route and 6. forward: an account by health and affinity, the request to it; a failure
   // before the first byte goes back to route for another account (failover.cpp).
-  auto committed = co_await route_and_forward(ctx, req, out, {cfg_, pool_, multi_});
+  auto committed = co_await route_and_forward(ctx, req, out, {cfg_, pool_, egresses_, multi_});
   if (!committed) co_return std::string();
   auto& transfer = *committed->transfer;
 

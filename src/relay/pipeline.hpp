@@ -16,7 +16,8 @@ class CurlMulti;
 }
 namespace pool {
 class AccountPool;
-}
+class EgressPool;
+}  // namespace pool
 namespace limits {
 class CounterStore;
 }
@@ -30,10 +31,12 @@ struct PipelineStats {
 class Pipeline final : public http::RequestHandler {
  public:
   Pipeline(const app::Config& cfg, store::SnapshotSource& snapshots, pool::AccountPool& pool,
-           limits::CounterStore& counters, upstream::CurlMulti& multi, PipelineStats& stats)
+           pool::EgressPool& egresses, limits::CounterStore& counters, upstream::CurlMulti& multi,
+           PipelineStats& stats)
       : cfg_(cfg),
         snapshots_(snapshots),
         pool_(pool),
+        egresses_(egresses),
         counters_(counters),
         multi_(multi),
         stats_(stats) {}
@@ -51,6 +54,7 @@ class Pipeline final : public http::RequestHandler {
   const app::Config& cfg_;
   store::SnapshotSource& snapshots_;
   pool::AccountPool& pool_;
+  pool::EgressPool& egresses_;
   limits::CounterStore& counters_;
   upstream::CurlMulti& multi_;
   PipelineStats& stats_;

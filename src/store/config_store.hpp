@@ -1,6 +1,7 @@
 #pragma once
-// ConfigStore: tenants, relay-key hashes and accounts. Owned by its two users: the admin
-// commands (write) and the snapshot loader (read). Embedded backend: sqlite/; cluster: later.
+// ConfigStore: tenants, relay-key hashes, accounts and their egresses. Owned by its two users:
+// the admin commands (write) and the snapshot loader (read). Embedded backend: sqlite/;
+// cluster: later.
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -74,6 +75,29 @@ struct AccountUpdate {
   std::optional<std::string> base_url = std::nullopt;
 };
 
+// A forward proxy that one account's traffic leaves through (issue 5, docs/egress.md).
+struct NewEgress {
+  std::string name;
+  std::string url;      // plaintext proxy URL; the store seals it (it may hold a password)
+  std::string account;  // the one account it belongs to
+  std::string region;   // "" = none
+  std::string ca_file;  // trust for an https:// proxy's certificate; "" = system trust
+};
+
+// What `egress list` shows: never the proxy's password.
+struct Egress {
+  std::int64_t id = 0;
+  std::string name;
+  std::string account_name;
+  std::string url;       // redacted: the password replaced by ***
+  std::string endpoint;  // scheme://host:port, the proxy's identity
+  std::string region;
+  std::string ca_file;
+  std::int64_t created_at = 0;
+  std::string observed_ip;       // as `egress verify` last saw it; "" = never
+  std::int64_t observed_at = 0;  // unix seconds; 0 = never
+};
+
 // Thrown for conflicts and missing rows; what() is safe to show an operator.
 class StoreError : public std::runtime_error {
  public:
@@ -111,11 +135,23 @@ class ConfigStore {
   // kNotFound when there is no such account, kInvalid for out-of-range values.
   virtual void update_account(std::string_view name, const AccountUpdate& update) = 0;
 
+  // kNotFound for an unknown account; kAlreadyExists when the name or the proxy endpoint is
+  // already an egress (of any account: an egress belongs to exactly one); kInvalid for a bad
+  // name, URL, region, or a CA file on a proxy that is not https://.
+  virtual Egress add_egress(const NewEgress& egress) = 0;
+  virtual std::vector<Egress> list_egresses() = 0;        // by name
+  virtual void remove_egress(std::string_view name) = 0;  // kNotFound
+  // What `egress verify` saw; not a config change (serve does not reload). kNotFound, or
+  // kInvalid when ip is not an IP address.
+  virtual void record_observed_ip(std::string_view egress, std::string_view ip,
+                                  std::int64_t at_unix) = 0;
+
   // Cheap; returns a different value whenever any writer (this or another process) committed a
-  // change to tenants or keys (limits included) or accounts. Health and quota-counter writes do
-  // not count: they change no config.
+  // change to tenants or keys (limits included), accounts or egresses. Health, quota-counter
+  // and observed-IP writes do not count: they change no config.
   virtual std::uint64_t change_token() = 0;
-  // Full read with credentials decrypted, for the hot path's snapshot.
+  // Full read with credentials and egress URLs decrypted, for the hot path's snapshot. An
+  // account one of whose egresses does not decrypt is left out (it must never go direct).
   virtual SnapshotPtr load_snapshot() = 0;
 };
 

@@ -1,7 +1,8 @@
 #pragma once
-// HealthStore: what `serve` records about its accounts' health, for operators (`account list`)
-// and for the record (state-change events). Written by serve's background thread about once a
-// second; read by the CLI. Strings instead of pool enums keep the store independent of pool/.
+// HealthStore: what `serve` records about its accounts' and egresses' health, for operators
+// (`account list`, `egress list`) and for the record (state-change events). Written by serve's
+// background thread about once a second; read by the CLI. Strings instead of pool enums keep the
+// store independent of pool/.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -33,6 +34,16 @@ struct AccountEvent {
   std::int64_t at_unix_ms = 0;
 };
 
+// One egress (forward proxy) as serve last reported it (issue 5), for `egress list`.
+struct EgressHealthRow {
+  std::int64_t egress_id = 0;
+  std::string egress_name;
+  std::string account_name;
+  std::string state;                    // "up" or "down"
+  std::string last_error;               // why it is down; "" when up
+  std::int64_t updated_at_unix_ms = 0;  // when the state last changed
+};
+
 class HealthStore {
  public:
   virtual ~HealthStore() = default;
@@ -42,6 +53,10 @@ class HealthStore {
   virtual std::vector<AccountHealthRow> read_health() = 0;
   // The newest `limit` events, oldest first (the CLI prints them in this order).
   virtual std::vector<AccountEvent> recent_events(std::size_t limit) = 0;
+
+  // Replaces every egress row with these, in one transaction.
+  virtual void write_egress_health(const std::vector<EgressHealthRow>& rows) = 0;
+  virtual std::vector<EgressHealthRow> read_egress_health() = 0;  // by egress name
 };
 
 }  // namespace relay::store

@@ -32,6 +32,17 @@ struct SnapshotKey {
   TenantLimits key_limits;  // this key's own; a request must pass both
 };
 
+// A forward proxy that one account's traffic leaves through (issue 5). The provider sees the
+// egress's address; TLS runs end to end through it (CONNECT, or SOCKS5 with remote names).
+struct SnapshotEgress {
+  std::int64_t id = 0;
+  std::string name;
+  std::string url;      // http://, https:// or socks5h://[user:pass@]host:port; decrypted,
+                        // lives only in memory (its credentials are sealed in the store)
+  std::string region;   // "" = none
+  std::string ca_file;  // for an https:// proxy's certificate; "" = system trust
+};
+
 struct SnapshotAccount {
   std::int64_t id = 0;
   std::string name;
@@ -43,6 +54,9 @@ struct SnapshotAccount {
   int max_concurrency = 0;      // requests in flight at once; 0: no limit
   std::int64_t enabled_at = 0;  // bumped by every operator enable: clears a health-disable
   std::string credential;       // decrypted; lives only in memory
+  // Empty: the account goes direct. Otherwise it never does: its requests leave through one of
+  // these, and with none working the account is unavailable.
+  std::vector<SnapshotEgress> egresses;
 
   bool serves(std::string_view model) const {
     if (models.empty() || model.empty()) return true;

@@ -19,7 +19,15 @@ Transfer::Transfer(CurlMulti& multi, const UpstreamRequest& req, const TransferO
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_buf_);
   curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opt.connect_timeout_ms));
   // No proxy unless an egress is set: never pick one up from *_proxy environment variables.
-  curl_easy_setopt(easy_, CURLOPT_PROXY, "");
+  curl_easy_setopt(easy_, CURLOPT_PROXY, req.proxy.c_str());
+  if (!req.proxy.empty()) {
+    // A tunnel even to an http:// upstream: the egress then only ever sees host:port, never a
+    // request line, a header or a body.
+    curl_easy_setopt(easy_, CURLOPT_HTTPPROXYTUNNEL, 1L);
+    if (!req.proxy_ca_file.empty())
+      curl_easy_setopt(easy_, CURLOPT_PROXY_CAINFO, req.proxy_ca_file.c_str());
+  }
+  if (req.connect_only) curl_easy_setopt(easy_, CURLOPT_CONNECT_ONLY, 1L);
   curl_easy_setopt(easy_, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &Transfer::on_header_cb);
   curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);

@@ -98,6 +98,9 @@ export function createMock(opts = {}) {
   let log = [];
   const bodies = new Map();
   let nextId = 1;
+  // One entry per TCP connection accepted by either listener (see onConnection).
+  let connections = [];
+  let nextConnId = 1;
 
   function headerObject(req) {
     const h = {};
@@ -323,6 +326,7 @@ export function createMock(opts = {}) {
       log = [];
       bodies.clear();
       accounts.clear();
+      connections = [];
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end('{"ok":true}');
     }
@@ -354,14 +358,39 @@ export function createMock(opts = {}) {
       req.resume();
       return reply(405, { error: 'GET, POST or DELETE' });
     }
+    if (path === '/__mock/ip' && (req.method === 'GET' || req.method === 'HEAD')) {
+      // The caller's address as seen by the mock (an echo endpoint for `egress verify`): plain
+      // text, no newline; `?format=json` gives {"ip":"…","port":N,"scheme":"http"|"https"}.
+      req.resume();
+      const peer = peerOf(req.socket);
+      const data = Buffer.from(
+        url.searchParams.get('format') === 'json' ? JSON.stringify({ ip: peer.address, port: peer.port, scheme }) : peer.address ?? '',
+      );
+      res.writeHead(200, {
+        'content-type': url.searchParams.get('format') === 'json' ? 'application/json' : 'text/plain; charset=utf-8',
+        'content-length': data.length,
+        'cache-control': 'no-store',
+      });
+      return res.end(req.method === 'HEAD' ? undefined : data);
+    }
+    if (path === '/__mock/connections' && req.method === 'GET') {
+      req.resume();
+      const since = Number(url.searchParams.get('since') || 0);
+      const data = Buffer.from(JSON.stringify(since > 0 ? connections.filter((c) => c.id >= since) : connections));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': data.length });
+      return res.end(data);
+    }
     if (path === '/__mock/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end('{"ok":true}');
     }
 
+    const peer = peerOf(req.socket);
     const entry = {
       id: nextId++,
       scheme,
+      peer: peer.address,
+      peer_port: peer.port,
       method: req.method,
       path,
       url: req.url,
@@ -472,16 +501,36 @@ export function createMock(opts = {}) {
     });
   };
 
+  /** Records a TCP connection accepted by the `scheme` listener (before any TLS handshake). */
+  const onConnection = (scheme) => (sock) => {
+    const peer = peerOf(sock);
+    const c = { id: nextConnId++, scheme, peer: peer.address, peer_port: peer.port, opened_at_ms: nowMs(), closed_at_ms: null };
+    connections.push(c);
+    sock.once('close', () => {
+      c.closed_at_ms = nowMs();
+    });
+  };
+
   return {
     onRequest,
+    onConnection,
     getLog: () => log,
+    getConnections: () => connections,
     accounts,
     reset: () => {
       log = [];
       bodies.clear();
       accounts.clear();
+      connections = [];
     },
   };
+}
+
+/** The remote address of a socket, IPv4-mapped IPv6 (`::ffff:1.2.3.4`) normalised to IPv4. */
+export function peerOf(sock) {
+  let address = sock?.remoteAddress ?? null;
+  if (address && address.startsWith('::ffff:') && address.includes('.')) address = address.slice(7);
+  return { address, port: sock?.remotePort ?? null };
 }
 
 function listen(server, host, port) {
@@ -504,6 +553,7 @@ async function main() {
 
   const httpServer = http.createServer({ noDelay: true, keepAlive: true }, mock.onRequest('http'));
   httpServer.on('connection', track);
+  httpServer.on('connection', mock.onConnection('http'));
   httpServer.keepAliveTimeout = 5000;
   servers.push(httpServer);
   const out = { http: await listen(httpServer, o.host, o.httpPort), https: null };
@@ -514,6 +564,7 @@ async function main() {
       mock.onRequest('https'),
     );
     httpsServer.on('connection', track);
+    httpsServer.on('connection', mock.onConnection('https'));
     httpsServer.keepAliveTimeout = 5000;
     servers.push(httpsServer);
     out.https = await listen(httpsServer, o.host, o.httpsPort);

@@ -233,6 +233,23 @@ TEST_F(AccountPoolTest, HalfOpenLetsOneProbeThroughAtATime) {
   EXPECT_EQ(status_of(1).state, HealthState::kHealthy);
 }
 
+// An attempt that never reached the account (its egress failed) gives the trial back without a
+// verdict: the account stays half-open and the next request is its trial.
+TEST_F(AccountPoolTest, ForgoGivesAHalfOpenTrialBackWithoutAVerdict) {
+  make({account(1, "a")});
+  pool->record(1, fail(FailureClass::kServerError), now);
+  now += 1s;
+  auto probe = pick();
+  ASSERT_TRUE(probe.probe);
+  EXPECT_EQ(pick_id(), -1);
+  pool->forgo(1);
+  probe.lease.release();
+  auto again = pick();
+  ASSERT_TRUE(again.account);
+  EXPECT_TRUE(again.probe);
+  EXPECT_EQ(status_of(1).state, HealthState::kHalfOpen);
+}
+
 TEST_F(AccountPoolTest, HealthyAccountsBeatHalfOpenOnes) {
   make({account(1, "a"), account(2, "b")});
   pool->record(1, fail(FailureClass::kServerError), now);

@@ -1,16 +1,23 @@
 #include "app/cli.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <iterator>
+#include <mutex>
 #include <regex>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "app/cli_internal.hpp"
+#include "app/egress_verify.hpp"
 
 #include "crypto/relay_key.hpp"
 #include "crypto/secret_box.hpp"
@@ -586,6 +593,266 @@ TEST_F(CliTest, CodexConfigIsValidToml) {
 
   EXPECT_EQ(run({"codex-config", "--url", "relay.example.com"}, false).rc, 1);
   EXPECT_EQ(run({"codex-config"}, false).rc, 2);
+}
+
+// A forward proxy stand-in on loopback. It grants the CONNECT curl asks for, then answers the
+// request that comes through the tunnel itself, with `reply`, as the echo service would: each
+// fake egress "leaves" from whatever address it is told to report.
+class FakeProxy {
+ public:
+  explicit FakeProxy(std::string reply) : reply_(std::move(reply)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_, 8) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      throw std::runtime_error("fake proxy: cannot listen");
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakeProxy() {
+    ::shutdown(fd_, SHUT_RDWR);  // wakes accept()
+    thread_.join();
+    ::close(fd_);
+  }
+  FakeProxy(const FakeProxy&) = delete;
+  FakeProxy& operator=(const FakeProxy&) = delete;
+
+  int port() const { return port_; }
+  std::vector<std::string> heads() const {
+    std::lock_guard lock(mu_);
+    return heads_;
+  }
+
+ private:
+  static std::string read_head(int c) {
+    std::string head;
+    char buf[1024];
+    while (head.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = ::recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      head.append(buf, static_cast<std::size_t>(n));
+    }
+    return head;
+  }
+  static void send_all(int c, const std::string& data) {
+    ::send(c, data.data(), data.size(), MSG_NOSIGNAL);
+  }
+  void serve() {
+    for (int c; (c = ::accept(fd_, nullptr, nullptr)) >= 0; ::close(c)) {
+      timeval tv{5, 0};
+      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      std::string head = read_head(c);
+      {
+        std::lock_guard lock(mu_);
+        heads_.push_back(head);
+      }
+      if (head.starts_with("CONNECT ")) {
+        send_all(c, "HTTP/1.1 200 Connection established\r\n\r\n");
+        read_head(c);
+      }
+      send_all(c, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(reply_.size()) +
+                      "\r\nConnection: close\r\n\r\n" + reply_);
+    }
+  }
+
+  std::string reply_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::vector<std::string> heads_;
+};
+
+// A loopback port nothing listens on.
+int dead_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class CliEgressTest : public CliTest {
+ protected:
+  void SetUp() override {
+    ScopedEnv env("TEST_UPSTREAM_KEY", "sk-x");
+    for (const char* name : {"a", "b"})
+      ASSERT_EQ(run({"account", "add", name, "--base-url", "https://api.example.com/v1",
+                     "--api-key-env", "TEST_UPSTREAM_KEY"})
+                    .rc,
+                0);
+  }
+  static std::string proxy(int port, const std::string& creds = "") {
+    return "http://" + creds + "127.0.0.1:" + std::to_string(port);
+  }
+};
+
+TEST_F(CliEgressTest, AddListRemoveNeverShowThePassword) {
+  CliRun add = run({"egress", "add", "e1", "--url", "http://u:SECRETPW@proxy.example:3128",
+                    "--account", "a", "--region", "eu-west"});
+  ASSERT_EQ(add.rc, 0) << add.err;
+  EXPECT_EQ(add.out, "egress e1 added for account a (http://u:***@proxy.example:3128)\n");
+  ScopedEnv url("TEST_PROXY_URL", "socks5h://v:SECRETPW@10.0.0.7:1080");
+  CliRun from_env = run({"egress", "add", "e2", "--url-env", "TEST_PROXY_URL", "--account", "b"});
+  ASSERT_EQ(from_env.rc, 0) << from_env.err;
+
+  // One egress, two accounts: refused, by name or by proxy.
+  CliRun same_proxy =
+      run({"egress", "add", "e3", "--url", "http://proxy.example:3128", "--account", "b"});
+  EXPECT_EQ(same_proxy.rc, 1);
+  EXPECT_NE(same_proxy.err.find("is already egress 'e1' of account 'a'; an egress belongs to "
+                                "exactly one account"),
+            std::string::npos)
+      << same_proxy.err;
+  CliRun same_name = run({"egress", "add", "e1", "--url", "http://other:1", "--account", "b"});
+  EXPECT_EQ(same_name.rc, 1);
+  EXPECT_NE(same_name.err.find("egress 'e1' already exists, for account 'a'"), std::string::npos);
+  CliRun socks5 =
+      run({"egress", "add", "e4", "--url", "socks5://u:SECRETPW@p:1080", "--account", "a"});
+  EXPECT_EQ(socks5.rc, 1);
+  EXPECT_NE(socks5.err.find("use socks5h://"), std::string::npos) << socks5.err;
+  EXPECT_EQ(run({"egress", "add", "e4", "--account", "a"}).rc, 2);
+  EXPECT_EQ(run({"egress", "add", "e4", "--url", "http://p:1", "--url-env", "TEST_PROXY_URL",
+                 "--account", "a"})
+                .rc,
+            2);
+  EXPECT_EQ(run({"egress", "add", "e4", "--url", "http://p:1"}).rc, 2);  // no --account
+  EXPECT_EQ(run({"egress", "add", "e4", "--url", "http://p:1", "--account", "nobody"}).rc, 1);
+  test::write_file(dir_ / "ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  EXPECT_EQ(run({"egress", "add", "e4", "--url", "http://p:1", "--account", "a", "--ca-file",
+                 dir_ / "ca.pem"})
+                .rc,
+            1);  // a CA file is for https:// proxies
+  ASSERT_EQ(run({"egress", "add", "e4", "--url", "https://p:443", "--account", "a", "--ca-file",
+                 dir_ / "ca.pem"})
+                .rc,
+            0);
+
+  auto egresses = open_store()->list_egresses();
+  ASSERT_EQ(egresses.size(), 3u);
+  store::SqliteHealthStore health(data_ + "/relay.db");
+  health.write_egress_health(
+      {{egresses[0].id, "e1", "a", "down", "proxy CONNECT answered 407", 1'700'000'000'000}});
+  CliRun list = run({"egress", "list"});
+  ASSERT_EQ(list.rc, 0) << list.err;
+  auto rows = cells(list.out);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"NAME", "ACCOUNT", "REGION", "STATE", "SINCE", "URL",
+                                               "OBSERVED_IP", "OBSERVED_AT", "ERROR"}));
+  EXPECT_EQ(rows[1], (std::vector<std::string>{"e1", "a", "eu-west", "down", "2023-11-14T22:13:20Z",
+                                               "http://u:***@proxy.example:3128", "-", "-", "proxy",
+                                               "CONNECT", "answered", "407"}));
+  EXPECT_EQ(rows[2], (std::vector<std::string>{"e2", "b", "-", "-", "-",
+                                               "socks5h://v:***@10.0.0.7:1080", "-", "-", "-"}));
+  for (const CliRun& r : {add, from_env, same_proxy, same_name, socks5, list}) {
+    EXPECT_EQ(r.out.find("SECRETPW"), std::string::npos) << r.out;
+    EXPECT_EQ(r.err.find("SECRETPW"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(open_store()->list_egresses()[2].ca_file, dir_ / "ca.pem");
+
+  CliRun removed = run({"egress", "remove", "e1"});
+  ASSERT_EQ(removed.rc, 0) << removed.err;
+  EXPECT_EQ(removed.out, "egress e1 removed\n");  // account a still has e4
+  EXPECT_EQ(run({"egress", "remove", "e1"}).rc, 1);
+  removed = run({"egress", "remove", "e2"});
+  EXPECT_EQ(removed.out,
+            "egress e2 removed\naccount b has no egress left: its requests now go direct\n");
+  EXPECT_EQ(cells(run({"egress", "list"}).out).size(), 2u);
+}
+
+TEST_F(CliEgressTest, VerifyRecordsIpsAndReportsOnesSharedByTwoAccounts) {
+  // Proxy variables from the environment must not matter: only the egress carries the probe.
+  ScopedEnv no_proxy("NO_PROXY", "*");
+  ScopedEnv http_proxy("http_proxy", proxy(dead_port()));
+  FakeProxy a1("127.0.0.2\n"), a2(R"({"ip": "127.0.0.3"})"), b1("127.0.0.2");
+  ASSERT_EQ(
+      run({"egress", "add", "a1", "--url", proxy(a1.port(), "user:p%40ss%20w@"), "--account", "a"})
+          .rc,
+      0);
+  ASSERT_EQ(run({"egress", "add", "a2", "--url", proxy(a2.port()), "--account", "a"}).rc, 0);
+  ASSERT_EQ(run({"egress", "add", "b1", "--url", proxy(b1.port()), "--account", "b"}).rc, 0);
+  const std::vector<std::string> verify = {
+      "egress", "verify", "--echo-url", "http://echo.invalid/", "--timeout-ms", "5000"};
+
+  CliRun r = run(verify);
+  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  auto rows = cells(r.out);
+  ASSERT_EQ(rows.size(), 6u) << r.out;
+  EXPECT_EQ(rows[1], (std::vector<std::string>{"a1", "a", "127.0.0.2"}));
+  EXPECT_EQ(rows[2], (std::vector<std::string>{"a2", "a", "127.0.0.3"}));  // from JSON
+  EXPECT_EQ(rows[3], (std::vector<std::string>{"b1", "b", "127.0.0.2"}));
+  EXPECT_NE(r.out.find("CONFLICT: 127.0.0.2 seen for accounts a (egress a1) and b (egress b1)\n"),
+            std::string::npos)
+      << r.out;
+  // Through a tunnel to the echo host, named at the proxy (never resolved here), with the
+  // egress's own credentials.
+  ASSERT_EQ(a1.heads().size(), 1u);
+  EXPECT_TRUE(a1.heads()[0].starts_with("CONNECT echo.invalid:80 ")) << a1.heads()[0];
+  EXPECT_NE(a1.heads()[0].find("Proxy-Authorization: Basic dXNlcjpwQHNzIHc=\r\n"),
+            std::string::npos)
+      << a1.heads()[0];
+  auto egresses = open_store()->list_egresses();
+  EXPECT_EQ(egresses[0].observed_ip, "127.0.0.2");
+  EXPECT_GE(egresses[0].observed_at, cli::unix_now() - 60);
+  EXPECT_EQ(egresses[1].observed_ip, "127.0.0.3");
+  EXPECT_EQ(cells(run({"egress", "list"}).out)[1][6], "127.0.0.2");
+
+  // Two egresses of one account may share an address; a dead one fails the run.
+  ASSERT_EQ(run({"egress", "remove", "b1"}).rc, 0);
+  ASSERT_EQ(run({"egress", "add", "b2", "--url", proxy(dead_port()), "--account", "b"}).rc, 0);
+  r = run(verify);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.out.find("CONFLICT"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("FAILED: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("3 egresses: 2 answered, 1 failed, 0 conflicts"), std::string::npos);
+  ASSERT_EQ(run({"egress", "remove", "b2"}).rc, 0);
+  r = run(verify);
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("p%40ss"), std::string::npos);
+
+  EXPECT_EQ(run({"egress", "verify", "--echo-url", "echo.invalid"}).rc, 1);
+  EXPECT_EQ(run({"egress", "verify", "--timeout-ms", "0"}).rc, 2);
+}
+
+TEST(EgressVerifyTest, ParsesTheEchoReply) {
+  using egress_verify::parse_ip;
+  EXPECT_EQ(parse_ip("203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(parse_ip(" 203.0.113.7\r\n"), "203.0.113.7");
+  EXPECT_EQ(parse_ip(R"({"ip":"203.0.113.7"})"), "203.0.113.7");
+  EXPECT_EQ(parse_ip("2001:DB8:0::1\n"), "2001:db8::1");  // one spelling per address
+  EXPECT_EQ(parse_ip(R"({"ip":"2001:db8::1","country":"DE"})"), "2001:db8::1");
+  const std::vector<std::string_view> bad = {"",
+                                             "  ",
+                                             "hello",
+                                             "203.0.113",
+                                             "203.0.113.7 extra",
+                                             R"({"ip":7})",
+                                             R"({"addr":"1.2.3.4"})",
+                                             R"({"ip":"1.2.3.4")",
+                                             "<html>1.2.3.4</html>",
+                                             std::string_view("1.2.3.4\0x", 9)};
+  for (std::string_view b : bad) EXPECT_FALSE(parse_ip(b)) << b;
+}
+
+TEST(EgressVerifyTest, ConflictsArePairsOfAccounts) {
+  using egress_verify::conflicts;
+  EXPECT_TRUE(conflicts({{"e1", "a", "10.0.0.1"}, {"e2", "a", "10.0.0.1"}}).empty());
+  EXPECT_EQ(conflicts({{"e1", "a", "10.0.0.1"},
+                       {"e2", "b", "10.0.0.2"},
+                       {"e3", "b", "10.0.0.1"},
+                       {"e4", "a", "10.0.0.1"},
+                       {"e5", "c", "10.0.0.1"}}),
+            (std::vector<std::string>{
+                "CONFLICT: 10.0.0.1 seen for accounts a (egress e1) and b (egress e3)",
+                "CONFLICT: 10.0.0.1 seen for accounts a (egress e1) and c (egress e5)",
+                "CONFLICT: 10.0.0.1 seen for accounts b (egress e3) and c (egress e5)"}));
 }
 
 }  // namespace

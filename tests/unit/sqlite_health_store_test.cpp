@@ -130,5 +130,39 @@ TEST_F(SqliteHealthStoreTest, SharesTheFileWithTheConfigStore) {
   EXPECT_NE(config.change_token(), token);
 }
 
+// Serve replaces the egress states wholesale, like account health; the write is not a config
+// change, and a row may name an egress that was removed meanwhile (no foreign key).
+TEST_F(SqliteHealthStoreTest, EgressHealthIsReplacedWholesale) {
+  auto box = std::make_shared<crypto::SecretBox>(std::string(32, '\x07'));
+  SqliteConfigStore config(db_, box);
+  SqliteHealthStore health(db_);
+  EXPECT_TRUE(health.read_egress_health().empty());
+  const auto token = config.change_token();
+  health.write_egress_health({{7, "zeta", "a", "down", "proxy refused CONNECT: 407", 1000},
+                              {3, "alpha", "b", "up", "", 2000}});
+  auto rows = health.read_egress_health();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].egress_name, "alpha");  // by name
+  EXPECT_EQ(rows[0].egress_id, 3);
+  EXPECT_EQ(rows[0].state, "up");
+  EXPECT_EQ(rows[1].egress_id, 7);
+  EXPECT_EQ(rows[1].account_name, "a");
+  EXPECT_EQ(rows[1].state, "down");
+  EXPECT_EQ(rows[1].last_error, "proxy refused CONNECT: 407");
+  EXPECT_EQ(rows[1].updated_at_unix_ms, 1000);
+
+  health.write_egress_health({{3, "alpha", "b", "down", "timeout", 3000}});
+  rows = health.read_egress_health();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].last_error, "timeout");
+  health.write_egress_health({});
+  EXPECT_TRUE(health.read_egress_health().empty());
+  // Account health is a separate table: one write leaves the other alone.
+  health.write({row(1, "a", "healthy")}, {});
+  health.write_egress_health({{3, "alpha", "b", "up", "", 4000}});
+  EXPECT_EQ(health.read_health().size(), 1u);
+  EXPECT_EQ(config.change_token(), token);
+}
+
 }  // namespace
 }  // namespace relay::store

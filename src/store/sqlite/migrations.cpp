@@ -132,6 +132,45 @@ ALTER TABLE api_keys ADD COLUMN daily_requests INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE api_keys ADD COLUMN daily_tokens   INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE api_keys ADD COLUMN monthly_tokens INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // Egress pinning (issue 5). An egress is a forward proxy that belongs to exactly one
+    // account: its name is unique, and so is its endpoint (scheme://host:port without
+    // credentials), so one proxy can never carry two accounts' traffic, even under two names.
+    // url is sealed whole (it may hold a password), like accounts.credential. Removing an
+    // account removes its egresses (CASCADE): an egress without its account means nothing.
+    // The update trigger watches the config columns only, so `egress verify` recording the
+    // observed IP does not make serve reload. egress_health is what serve reports, replaced
+    // wholesale like account_health, without a foreign key for the same reason. AUTOINCREMENT:
+    // serve keys an egress's health by id, so a removed egress's id must never name a new one.
+    {6, R"sql(
+CREATE TABLE egresses (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  name        TEXT    NOT NULL UNIQUE,
+  account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  url         BLOB    NOT NULL,
+  endpoint    TEXT    NOT NULL UNIQUE,
+  region      TEXT    NOT NULL DEFAULT '',
+  ca_file     TEXT    NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  observed_ip TEXT,
+  observed_at INTEGER
+);
+CREATE INDEX egresses_account_id ON egresses(account_id);
+CREATE TRIGGER egresses_ins_bump AFTER INSERT ON egresses
+  BEGIN UPDATE config_version SET n = n + 1; END;
+CREATE TRIGGER egresses_upd_bump
+  AFTER UPDATE OF name, account_id, url, endpoint, region, ca_file ON egresses
+  BEGIN UPDATE config_version SET n = n + 1; END;
+CREATE TRIGGER egresses_del_bump AFTER DELETE ON egresses
+  BEGIN UPDATE config_version SET n = n + 1; END;
+CREATE TABLE egress_health (
+  egress_id     INTEGER PRIMARY KEY,
+  egress_name   TEXT    NOT NULL,
+  account_name  TEXT    NOT NULL,
+  state         TEXT    NOT NULL,
+  last_error    TEXT    NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+)sql"},
 };
 
 int max_applied(sqlite3* db) {

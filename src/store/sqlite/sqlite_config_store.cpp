@@ -371,6 +371,7 @@ SnapshotPtr SqliteConfigStore::load_snapshot() {
     a.enabled_at = accs.int64(9);
     a.credential = std::move(*credential);
   }
+  attach_egresses(*snap);
   tx.commit();
   return snap;
 }

@@ -39,11 +39,21 @@ class SqliteConfigStore final : public ConfigStore {
   void set_account_enabled(std::string_view name, bool enabled) override;
   void update_account(std::string_view name, const AccountUpdate& update) override;
 
+  // sqlite_egress_store.cpp
+  Egress add_egress(const NewEgress& egress) override;
+  std::vector<Egress> list_egresses() override;
+  void remove_egress(std::string_view name) override;
+  void record_observed_ip(std::string_view egress, std::string_view ip,
+                          std::int64_t at_unix) override;
+
   std::uint64_t change_token() override;
   SnapshotPtr load_snapshot() override;
 
  private:
   void check_master_key();
+  // Gives each account of snap its egresses, within load_snapshot's transaction; drops an
+  // account one of whose egresses does not decrypt (sqlite_egress_store.cpp).
+  void attach_egresses(Snapshot& snap);
   void set_enabled(const char* table, const char* what, std::string_view name, bool enabled);
 
   sqlite3* db_ = nullptr;

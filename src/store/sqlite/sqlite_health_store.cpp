@@ -90,4 +90,29 @@ std::vector<AccountEvent> SqliteHealthStore::recent_events(std::size_t limit) {
   return out;
 }
 
+void SqliteHealthStore::write_egress_health(const std::vector<EgressHealthRow>& rows) {
+  Transaction tx(db_, Transaction::Mode::kImmediate);
+  sqlite::exec(db_, "DELETE FROM egress_health");
+  Stmt ins(db_,
+           "INSERT OR REPLACE INTO egress_health (egress_id, egress_name, account_name, state, "
+           "last_error, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)");
+  for (const EgressHealthRow& r : rows) {
+    ins.bind(1, r.egress_id).bind(2, r.egress_name).bind(3, r.account_name).bind(4, r.state);
+    ins.bind(5, r.last_error).bind(6, r.updated_at_unix_ms);
+    ins.step();
+    ins.reset();
+  }
+  tx.commit();
+}
+
+std::vector<EgressHealthRow> SqliteHealthStore::read_egress_health() {
+  std::vector<EgressHealthRow> out;
+  Stmt q(db_,
+         "SELECT egress_id, egress_name, account_name, state, last_error, updated_at_ms "
+         "FROM egress_health ORDER BY egress_name");
+  while (q.step())
+    out.push_back({q.int64(0), q.text(1), q.text(2), q.text(3), q.text(4), q.int64(5)});
+  return out;
+}
+
 }  // namespace relay::store

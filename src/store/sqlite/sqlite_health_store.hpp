@@ -31,6 +31,9 @@ class SqliteHealthStore final : public HealthStore {
   // The newest `limit` events, returned oldest first (log order).
   std::vector<AccountEvent> recent_events(std::size_t limit) override;
 
+  void write_egress_health(const std::vector<EgressHealthRow>& rows) override;
+  std::vector<EgressHealthRow> read_egress_health() override;
+
  private:
   sqlite3* db_ = nullptr;
   std::int64_t max_events_;

@@ -7,7 +7,7 @@
 //   E2E_TLS_DIR    dir with ca.pem, server.pem, server.key (made with openssl when missing)
 
 import { before, after } from 'node:test';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -77,6 +77,33 @@ function track(child) {
   children.add(child);
   child.on('exit', () => children.delete(child));
   return child;
+}
+
+/**
+ * Every descendant of `pid` (children, their children …), from /proc. A daemon's forked helpers
+ * (dante's children) keep serving open tunnels when their parent is gone, and are then no longer
+ * findable as its children: collect them before ending the parent.
+ */
+export function descendantPids(pid) {
+  const kids = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!kids.has(ppid)) kids.set(ppid, []);
+      kids.get(ppid).push(Number(d));
+    } catch {}
+  }
+  const out = [];
+  const walk = (p) => {
+    for (const k of kids.get(p) ?? []) {
+      out.push(k);
+      walk(k);
+    }
+  };
+  walk(pid);
+  return out;
 }
 
 async function stopChild(child, ms = 3000) {
@@ -222,12 +249,23 @@ export async function startMock({ tls = true, apiKey = null, apiKeys = null } = 
     child,
     httpBase: `${base}/v1`,
     httpsBase: ports.https ? `https://127.0.0.1:${ports.https}/v1` : null,
+    /** The echo endpoint (the caller's address as plain text) on the https listener, else http. */
+    echoUrl: ports.https ? `https://127.0.0.1:${ports.https}/__mock/ip` : `${base}/__mock/ip`,
     async log({ bodies = false } = {}) {
       const r = await fetch(`${base}/__mock/log${bodies ? '?bodies=1' : ''}`);
       return r.json();
     },
     async reset() {
       await fetch(`${base}/__mock/reset`, { method: 'POST' });
+    },
+    /**
+     * TCP connections either listener accepted, [{id, scheme, peer, peer_port, opened_at_ms,
+     * closed_at_ms}] (with `since`: ids >= since). Unlike the log, this also shows connections
+     * that never carried a request (a proxy's CONNECT probe, a TLS handshake that failed).
+     */
+    async connections(since = 0) {
+      const r = await fetch(`${base}/__mock/connections${since ? `?since=${since}` : ''}`);
+      return r.json();
     },
     /** Log entries with id >= `since` (see setFault's next_id). */
     async logSince(since, { bodies = false } = {}) {
@@ -284,6 +322,20 @@ export function relayCli(dataDir, args, env = {}) {
   }
 }
 
+/**
+ * Runs a relay CLI command that may fail; never throws. Returns {code, stdout, stderr} (code:
+ * the exit status, null when killed by the 20 s timeout).
+ */
+export function relayCliResult(dataDir, args, env = {}) {
+  const r = spawnSync(RELAY_BIN, ['--data-dir', dataDir, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 20000,
+  });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? String(r.error) : '') };
+}
+
 /** True when RELAY_BIN exists and has a `serve` command. */
 export function relayAvailable() {
   if (!RELAY_BIN || !fs.existsSync(RELAY_BIN)) return false;
@@ -318,8 +370,14 @@ export const accountKeyEnv = (name) => `MOCK_KEY_${String(name).toUpperCase().re
  * `tenantArgs` are added to `tenant add` of the main tenant (e.g. ['--rps', '5']); `tenants`
  * ([{name, args}]) are more tenants, each added with its args and given one key, before serve
  * starts. The returned `keys` maps every tenant name (the main one too) to its key.
+ * `beforeServe(cli, dataDir)` (may be async) runs after the accounts are added and before serve
+ * starts (e.g. `egress add`, so no request ever sees an account without its egresses);
+ * `serveArgs` are added to `serve` (e.g. ['--region', 'eu']).
  */
-export async function startRelay(mock, { accounts, env = {}, tenant = 'team-a', tenantArgs = [], tenants = [] } = {}) {
+export async function startRelay(
+  mock,
+  { accounts, env = {}, tenant = 'team-a', tenantArgs = [], tenants = [], beforeServe = null, serveArgs = [] } = {},
+) {
   const dataDir = tmpDir('relay-data');
   const accs = accounts ?? [{ name: 'mock-http', scheme: 'http', models: MODELS }];
   const keyEnv = { MOCK_UPSTREAM_KEY: mock.apiKey };
@@ -343,8 +401,9 @@ export async function startRelay(mock, { accounts, env = {}, tenant = 'team-a', 
     if (a.maxConcurrency !== undefined) args.push('--max-concurrency', String(a.maxConcurrency));
     cli(args);
   }
+  if (beforeServe) await beforeServe(cli, dataDir);
   const serveEnv = { ...keyEnv, ...RELAY_ENV, ...env };
-  const node = await spawnServe(dataDir, serveEnv, 'serve.log');
+  const node = await spawnServe(dataDir, serveEnv, 'serve.log', null, serveArgs);
   return {
     dataDir,
     ...node,
@@ -353,6 +412,8 @@ export async function startRelay(mock, { accounts, env = {}, tenant = 'team-a', 
     keys,
     accounts: accs.map((a) => a.name),
     cli,
+    /** Like cli, but never throws: {code, stdout, stderr}. */
+    cliResult: (args, extraEnv = {}) => relayCliResult(dataDir, args, { ...keyEnv, ...extraEnv }),
     /** serve's environment on top of process.env (startNode starts more nodes with it). */
     serveEnv,
   };
@@ -362,11 +423,11 @@ export async function startRelay(mock, { accounts, env = {}, tenant = 'team-a', 
  * Starts `serve` on `dataDir` on a free port with `env` on top of process.env, its output in
  * `dataDir/logName` (port: a free one unless given). Returns {port, url, base, child, logFile, stop(), kill9()}.
  */
-async function spawnServe(dataDir, env, logName, port = null) {
+async function spawnServe(dataDir, env, logName, port = null, serveArgs = []) {
   port = port ?? (await freePort());
   const logFile = path.join(dataDir, logName);
   const child = track(
-    spawn(RELAY_BIN, ['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${port}`], {
+    spawn(RELAY_BIN, ['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${port}`, ...serveArgs], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
@@ -396,14 +457,15 @@ async function spawnServe(dataDir, env, logName, port = null) {
  * keys, accounts and master key; SQLite in WAL mode takes several processes), on its own port,
  * with relay's serve environment plus `env`. Its log is `serve-PORT.log` in the data dir.
  * With `[redis] url` set (e.g. CODEX_RELAY_REDIS_URL in both envs) the nodes share their tenant
- * limits through Redis; without it each node has its own. Returns the shape of startRelay:
+ * limits through Redis; without it each node has its own. `serveArgs` are added to its `serve`
+ * (e.g. ['--region', 'us']). Returns the shape of startRelay:
  * {dataDir, port, url, base, key, tenant, keys, accounts, child, logFile, cli, serveEnv, stop(),
  * kill9()}.
  */
-export async function startNode(relay, { env = {} } = {}) {
+export async function startNode(relay, { env = {}, serveArgs = [] } = {}) {
   const serveEnv = { ...relay.serveEnv, ...env };
   const port = await freePort();
-  const node = await spawnServe(relay.dataDir, serveEnv, `serve-${port}.log`, port);
+  const node = await spawnServe(relay.dataDir, serveEnv, `serve-${port}.log`, port, serveArgs);
   return { ...relay, ...node, serveEnv };
 }
 
@@ -523,6 +585,399 @@ export async function startRedis({ port: wantPort = null } = {}) {
         .sort(),
   };
   return redis;
+}
+
+// ---------------------------------------------------------------- egress proxies
+
+/**
+ * The egress proxies of the tests are the deploy configs of deploy/egress/ (tinyproxy, dante,
+ * squid), copied into a temp dir with only their example values replaced (renderEgressConfig).
+ * So every e2e run that goes through an egress also tests those files.
+ */
+export const EGRESS_DEPLOY_DIR = path.join(REPO_ROOT, 'deploy', 'egress');
+
+/**
+ * The example values in deploy/egress/* (see deploy/egress/README.md). renderEgressConfig
+ * replaces exactly these, and fails when one is left over (a config that drifted from this
+ * list would otherwise be tested only half).
+ */
+export const EGRESS_EXAMPLE = {
+  listen: '10.20.0.10', // the node's private address
+  relays: ['10.20.0.21', '10.30.0.21'], // the relays' addresses (the only clients let in)
+  outgoing: '203.0.113.10', // the node's fixed public address
+  hosts: ['eu.api.openai.com', 'api.openai.com'], // the provider hosts (longest first)
+  providerPort: 443,
+  ports: { tinyproxy: 8888, dante: 1080, squid: 3128 }, // the listening ports
+};
+
+/** Escapes regex metacharacters (JS and POSIX ERE alike). */
+const reEsc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Renders the deploy config of `kind` ('tinyproxy' | 'dante' | 'squid') for a test node into
+ * `dir`. Replaced, literally and nothing else:
+ *   10.20.0.10                      -> listen  (127.0.0.1)
+ *   the listening port (8888/1080/3128) -> port
+ *   203.0.113.10                    -> outgoing (127.0.0.2, …: all of 127/8 is local)
+ *   10.20.0.21, 10.30.0.21          -> relays[0], relays[1] (127.0.0.1, 127.0.0.8)
+ *   eu.api.openai.com, api.openai.com -> target.host (dante: as HOST/32 when it is an address)
+ *   provider port 443               -> target.port
+ * plus the file locations that point into the system (log, pid, filter, spool) -> into `dir`,
+ * and dante's `logoutput: syslog` -> `stderr` (the tests have no syslog). Returns
+ * {configFile, files}: the paths written.
+ */
+export function renderEgressConfig(kind, { dir, listen = '127.0.0.1', port, outgoing, relays = ['127.0.0.1', '127.0.0.8'], target }) {
+  const ex = EGRESS_EXAMPLE;
+  const replaceAll = (text, pairs) => {
+    for (const [from, to] of pairs) text = text.replace(from instanceof RegExp ? from : new RegExp(reEsc(from), 'g'), () => to);
+    return text;
+  };
+  const common = [
+    [ex.listen, listen],
+    [ex.outgoing, outgoing],
+    [ex.relays[0], relays[0]],
+    [ex.relays[1], relays[1] ?? relays[0]],
+  ];
+  const isIp = /^\d+\.\d+\.\d+\.\d+$/.test(target.host);
+  const files = {};
+  let configFile;
+  if (kind === 'tinyproxy') {
+    const filterFile = path.join(dir, 'egress-filter');
+    let conf = fs.readFileSync(path.join(EGRESS_DEPLOY_DIR, 'tinyproxy', 'tinyproxy.conf'), 'utf8');
+    conf = replaceAll(conf, [
+      ...common,
+      [/^Port 8888$/m, `Port ${port}`],
+      [/^ConnectPort 443$/m, `ConnectPort ${target.port}`],
+      ['/etc/tinyproxy/egress-filter', filterFile],
+      ['/var/log/tinyproxy/', `${dir}/`],
+      ['/run/tinyproxy/', `${dir}/`],
+    ]);
+    let filter = fs.readFileSync(path.join(EGRESS_DEPLOY_DIR, 'tinyproxy', 'egress-filter'), 'utf8');
+    filter = replaceAll(filter, ex.hosts.map((h) => [`^${reEsc(h)}:443$`, `^${reEsc(target.host)}:${target.port}$`]));
+    fs.writeFileSync(filterFile, filter);
+    files.filter = filterFile;
+    configFile = path.join(dir, 'tinyproxy.conf');
+    fs.writeFileSync(configFile, conf);
+  } else if (kind === 'dante') {
+    let conf = fs.readFileSync(path.join(EGRESS_DEPLOY_DIR, 'dante', 'sockd.conf'), 'utf8');
+    const hostRule = isIp ? `${target.host}/32` : target.host;
+    conf = replaceAll(conf, [
+      [/^internal: 10\.20\.0\.10 port = 1080$/m, `internal: ${listen} port = ${port}`],
+      ...ex.hosts.map((h) => [`to: ${h} port = 443`, `to: ${hostRule} port = ${target.port}`]),
+      ...common.map(([a, b]) => [`${a}/32`, `${b}/32`]),
+      ...common,
+      [/^logoutput: syslog$/m, 'logoutput: stderr'],
+    ]);
+    configFile = path.join(dir, 'sockd.conf');
+    fs.writeFileSync(configFile, conf);
+  } else if (kind === 'squid') {
+    let conf = fs.readFileSync(path.join(EGRESS_DEPLOY_DIR, 'squid', 'squid.conf'), 'utf8');
+    conf = replaceAll(conf, [
+      [`${ex.listen}:3128`, `${listen}:${port}`],
+      ...ex.hosts.map((h) => [new RegExp(`dstdomain -n ${reEsc(h)}$`, 'gm'), `dstdomain -n ${target.host}`]),
+      [/^acl provider_ports port 443$/m, `acl provider_ports port ${target.port}`],
+      ...common,
+      ['/var/log/squid/', `${dir}/`],
+      ['/run/squid.pid', path.join(dir, 'squid.pid')],
+      ['/var/spool/squid', dir],
+    ]);
+    configFile = path.join(dir, 'squid.conf');
+    fs.writeFileSync(configFile, conf);
+  } else {
+    throw new Error(`renderEgressConfig: unknown kind ${kind}`);
+  }
+  // Nothing of the examples may be left (comments aside): else the test would not test it.
+  for (const f of [configFile, ...Object.values(files)]) {
+    const live = fs
+      .readFileSync(f, 'utf8')
+      .split('\n')
+      .filter((l) => !/^\s*#/.test(l))
+      .join('\n');
+    const left = [ex.listen, ex.outgoing, ...ex.relays, 'openai.com', /[ :=]443\b/, '/var/log/', '/var/spool/', '/run/tinyproxy', '/run/squid', '/etc/tinyproxy'].filter(
+      (v) => (v instanceof RegExp ? v.test(live) : live.includes(v)),
+    );
+    if (left.length) throw new Error(`renderEgressConfig(${kind}): ${f} still has example values ${JSON.stringify(left)}`);
+  }
+  return { configFile, files };
+}
+
+function whichBin(names) {
+  for (const n of names) {
+    for (const d of (process.env.PATH || '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin'])) {
+      const p = path.join(d, n);
+      try {
+        fs.accessSync(p, fs.constants.X_OK);
+        return p;
+      } catch {}
+    }
+  }
+  return null;
+}
+
+/** Resolves when something accepts TCP connections on host:port (rejects after `ms`). */
+export function waitForPort(port, { host = '127.0.0.1', ms = 10000, child = null, what = `port ${port}` } = {}) {
+  const end = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      if (child && (child.exitCode !== null || child.signalCode !== null)) {
+        reject(new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before it listened`));
+        return;
+      }
+      const s = net.connect(port, host);
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > end) reject(new Error(`${what} not listening after ${ms} ms`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+/** True while something accepts TCP connections on host:port. */
+export function portOpen(port, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const s = net.connect(port, host);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function killPid(pid) {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {}
+}
+
+const EGRESS_KINDS = {
+  tinyproxy: {
+    bins: ['tinyproxy'],
+    pkg: 'tinyproxy',
+    scheme: 'http',
+    // -d: foreground; it drops to the config's User/Group after binding.
+    args: (conf) => ['-d', '-c', conf],
+    stopSignal: 'SIGTERM',
+  },
+  dante: {
+    // Debian's dante-server installs /usr/sbin/danted; upstream calls it sockd.
+    bins: ['danted', 'sockd'],
+    pkg: 'dante-server',
+    scheme: 'socks5h',
+    // Foreground unless -D; its pid file in the temp dir.
+    args: (conf, dir) => ['-f', conf, '-p', path.join(dir, 'danted.pid')],
+    stopSignal: 'SIGTERM',
+  },
+  squid: {
+    bins: ['squid'],
+    pkg: 'squid',
+    scheme: 'http',
+    // -N: no daemon, one process. SIGINT is "shut down now" (SIGTERM waits shutdown_lifetime).
+    args: (conf) => ['-N', '-f', conf],
+    stopSignal: 'SIGINT',
+  },
+};
+
+/**
+ * Starts an egress proxy of `kind` from its deploy config (renderEgressConfig) in the
+ * foreground as a tracked child: listening on 127.0.0.1:PORT (a free port unless given),
+ * connecting out from `outgoing`, letting in only `relays` (default 127.0.0.1 and 127.0.0.8),
+ * and tunnelling only to `target` {host, port} (default: the mock's https listener, from
+ * `mock`). Its files and output (`out.log`) are in a temp dir under WORK, made world-writable
+ * because each daemon drops root for its own user (tinyproxy, proxy, nobody).
+ * Returns {kind, name, url, port, outgoing, dir, configFile, running, child, stop(), kill(),
+ * start(), log()}: url is http://127.0.0.1:PORT (tinyproxy, squid) or socks5h://127.0.0.1:PORT
+ * (dante); stop() ends it and every process it forked (SIGTERM, squid SIGINT; SIGKILL after
+ * 3 s), open tunnels included, and waits until the port is closed; kill() the same with
+ * SIGKILL; start() starts it again on the same port; log() its output so far.
+ */
+export async function startEgressProxy(kind, { outgoing, port = null, mock = null, target = null, relays, name = null } = {}) {
+  const k = EGRESS_KINDS[kind];
+  if (!k) throw new Error(`startEgressProxy: unknown kind ${kind}`);
+  const bin = whichBin(k.bins);
+  if (!bin) throw new Error(`${k.bins.join(' or ')} not found: apt-get install ${k.pkg} (scripts/setup.sh --test does)`);
+  if (!outgoing) throw new Error('startEgressProxy: outgoing address required');
+  target = target ?? (mock ? { host: '127.0.0.1', port: mock.ports.https ?? mock.ports.http } : null);
+  if (!target) throw new Error('startEgressProxy: mock or target required');
+  const dir = tmpDir(`egress-${kind}`);
+  fs.chmodSync(dir, 0o777);
+  const outFile = path.join(dir, 'out.log');
+  let child = null;
+  let configFile = null;
+  const launch = async (p) => {
+    ({ configFile } = renderEgressConfig(kind, { dir, port: p, outgoing, relays, target }));
+    const c = track(spawn(bin, k.args(configFile, dir), { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const out = fs.createWriteStream(outFile, { flags: 'a' });
+    c.stdout.on('data', (d) => out.write(d));
+    c.stderr.on('data', (d) => out.write(d));
+    c.on('exit', () => out.end());
+    try {
+      await waitForPort(p, { child: c, what: `${kind} on port ${p}` });
+    } catch (err) {
+      for (const pid of descendantPids(c.pid)) killPid(pid);
+      await killChild(c);
+      let tail = '';
+      try {
+        tail = fs.readFileSync(outFile, 'utf8').slice(-1500);
+      } catch {}
+      throw new Error(`${err.message}; output: ${tail}`);
+    }
+    return c;
+  };
+  // A free port can be taken between freePort() and the bind: try a few (the same on restart).
+  const launchRetrying = async (fixed) => {
+    let lastErr;
+    for (let i = 0; i < 5; i++) {
+      const p = fixed ?? (await freePort());
+      try {
+        return { port: p, child: await launch(p) };
+      } catch (err) {
+        lastErr = err;
+        await sleep(fixed ? 300 : 50);
+      }
+    }
+    throw lastErr;
+  };
+  ({ port, child } = await launchRetrying(port));
+  const running = () => child && child.exitCode === null && child.signalCode === null;
+  const waitClosed = async () => {
+    const end = Date.now() + 5000;
+    while ((await portOpen(port)) && Date.now() < end) await sleep(50);
+  };
+  // Ends the daemon and every process it forked: `sig` to the daemon (SIGKILL after 3 s), then
+  // SIGKILL to its descendants (collected before, and again while it shuts down), which would
+  // otherwise keep open tunnels alive.
+  const endAll = async (sig) => {
+    if (running()) {
+      const pids = new Set(descendantPids(child.pid));
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill(sig);
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      for (const pid of descendantPids(child.pid)) pids.add(pid);
+      await done;
+      clearTimeout(t);
+      for (const pid of pids) killPid(pid);
+    }
+    await waitClosed();
+  };
+  const proxy = {
+    kind,
+    name: name ?? `${kind}-${outgoing}`,
+    url: `${k.scheme}://127.0.0.1:${port}`,
+    port,
+    outgoing,
+    target,
+    dir,
+    get configFile() {
+      return configFile;
+    },
+    get child() {
+      return child;
+    },
+    get running() {
+      return running();
+    },
+    /**
+     * Ends it with every process it forked (its usual shutdown signal, SIGKILL after 3 s), as
+     * `systemctl stop` does: open tunnels close too. Resolves once its port is closed.
+     */
+    stop: () => endAll(k.stopSignal),
+    /** SIGKILL to all its processes, as a crashed node. */
+    kill: () => endAll('SIGKILL'),
+    /** Starts it again on the same port (stopping it first if it runs). */
+    start: async () => {
+      if (running()) await proxy.stop();
+      ({ child } = await launchRetrying(port));
+    },
+    log: () => {
+      try {
+        return fs.readFileSync(outFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
+  };
+  return proxy;
+}
+
+/** tinyproxy (HTTP CONNECT) from deploy/egress/tinyproxy; see startEgressProxy. */
+export const startTinyproxy = (opts) => startEgressProxy('tinyproxy', opts);
+/** dante (SOCKS5, socks5h:// URL) from deploy/egress/dante; see startEgressProxy. */
+export const startDante = (opts) => startEgressProxy('dante', opts);
+/** squid (HTTP CONNECT) from deploy/egress/squid; see startEgressProxy. */
+export const startSquid = (opts) => startEgressProxy('squid', opts);
+
+/**
+ * Asks the proxy at `proxyUrl` (http:// or socks5h:// / socks5://) for a tunnel to host:port,
+ * from `localAddress` (default: the kernel's choice, 127.0.0.1). Resolves with
+ * {ok, status (HTTP CONNECT status), rep (SOCKS5 reply code: 0 ok, 2 not allowed by ruleset,
+ * 5 refused …), error (a socket error before any answer, e.g. a reset)}; the tunnel is closed
+ * at once.
+ */
+export function proxyTunnel(proxyUrl, host, port, { localAddress, ms = 5000 } = {}) {
+  const u = new URL(proxyUrl);
+  const socks = u.protocol.startsWith('socks5');
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: u.hostname, port: Number(u.port), ...(localAddress ? { localAddress } : {}) });
+    let buf = Buffer.alloc(0);
+    let stage = 0;
+    let done = false;
+    const finish = (r) => {
+      if (done) return;
+      done = true;
+      clearTimeout(t);
+      sock.destroy();
+      resolve({ ok: false, status: null, rep: null, error: null, ...r });
+    };
+    const t = setTimeout(() => finish({ error: 'timeout' }), ms);
+    sock.on('error', (err) => finish({ error: err.code || String(err) }));
+    sock.on('close', () => finish({ error: 'closed' }));
+    sock.on('connect', () => {
+      if (socks) sock.write(Buffer.from([5, 1, 0]));
+      else sock.write(`CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`);
+    });
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (!socks) {
+        const i = buf.indexOf('\r\n');
+        if (i < 0) return;
+        const status = Number(buf.subarray(0, i).toString('latin1').split(' ')[1]);
+        finish({ ok: status === 200, status });
+        return;
+      }
+      if (stage === 0) {
+        if (buf.length < 2) return;
+        if (buf[1] !== 0) return finish({ error: `socks method ${buf[1]}` });
+        buf = buf.subarray(2);
+        stage = 1;
+        // An IPv4 literal goes as an address (ATYP 1, as curl sends it), a name as a name (3).
+        const hb = Buffer.from(host);
+        const addr = net.isIPv4(host) ? Buffer.from([1, ...host.split('.').map(Number)]) : Buffer.concat([Buffer.from([3, hb.length]), hb]);
+        sock.write(Buffer.concat([Buffer.from([5, 1, 0]), addr, Buffer.from([port >> 8, port & 255])]));
+      }
+      if (stage === 1 && buf.length >= 2) finish({ ok: buf[1] === 0, rep: buf[1] });
+    });
+  });
+}
+
+/**
+ * GET `url` (https) through the proxy at `proxyUrl` with curl (--cacert `ca`): returns
+ * {code, body, stderr}. curl uses CONNECT for http:// proxies and SOCKS5 for socks5h://.
+ */
+export function curlVia(proxyUrl, url, { ca, headers = {}, timeoutS = 10, interfaceAddr = null } = {}) {
+  const args = ['-sS', '--max-time', String(timeoutS), '-x', proxyUrl];
+  if (ca) args.push('--cacert', ca);
+  if (interfaceAddr) args.push('--interface', interfaceAddr);
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  args.push(url);
+  const r = spawnSync('curl', args, { encoding: 'utf8', timeout: (timeoutS + 5) * 1000, env: { ...process.env, NO_PROXY: '', no_proxy: '' } });
+  return { code: r.status, body: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 // ---------------------------------------------------------------- Codex CLI
