@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "http/url_escape.hpp"
+
 namespace relay::egress {
 namespace {
 
@@ -21,52 +23,6 @@ char lower(char c) {
 std::string lowercase(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = lower(c);
-  return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = lower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// Percent-decodes; false on a broken escape or a decoded control byte (a NUL would cut the
-// string short in libcurl, a CR or LF has no place in a proxy credential).
-bool decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
-    out.push_back(c);
-  }
-  return true;
-}
-
-// Everything but RFC 3986's unreserved characters, so the result parses back unambiguously.
-std::string encode(std::string_view in) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : in) {
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out.push_back(c);
-    } else {
-      const auto b = static_cast<unsigned char>(c);
-      out += '%';
-      out += kHex[b >> 4];
-      out += kHex[b & 0xF];
-    }
-  }
   return out;
 }
 
@@ -140,13 +96,14 @@ std::string ProxyUrl::endpoint() const {
 std::string ProxyUrl::redacted() const {
   std::string creds;
   if (!user.empty() || !password.empty())
-    creds = encode(user) + ":" + (password.empty() ? "" : "***") + "@";
+    creds = http::percent_encode(user) + ":" + (password.empty() ? "" : "***") + "@";
   return scheme + "://" + creds + bracketed(host) + ":" + std::to_string(port);
 }
 
 std::string ProxyUrl::for_curl() const {
   std::string creds;
-  if (!user.empty() || !password.empty()) creds = encode(user) + ":" + encode(password) + "@";
+  if (!user.empty() || !password.empty())
+    creds = http::percent_encode(user) + ":" + http::percent_encode(password) + "@";
   return scheme + "://" + creds + bracketed(host) + ":" + std::to_string(port);
 }
 
@@ -168,8 +125,8 @@ ProxyUrlResult parse_proxy_url(std::string_view text) {
     rest = rest.substr(at + 1);
     const auto colon = userinfo.find(':');
     if (colon == std::string_view::npos) return fail("credentials must be written USER:PASSWORD@");
-    if (!decode(userinfo.substr(0, colon), u.user) ||
-        !decode(userinfo.substr(colon + 1), u.password))
+    if (!http::percent_decode(userinfo.substr(0, colon), u.user) ||
+        !http::percent_decode(userinfo.substr(colon + 1), u.password))
       return fail("bad percent-escape or control character in the credentials");
   }
   if (rest.ends_with('/')) rest.remove_suffix(1);  // "http://proxy:3128/" is common

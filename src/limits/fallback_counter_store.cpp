@@ -4,8 +4,8 @@
 
 #include "limits/in_process_counter_store.hpp"
 
-// C++20 forbids co_await inside a catch block, so each call notes the failure there and asks
-// the local store after it.
+// C++20 forbids co_await inside a catch block, so a call notes the failure there and asks the
+// local store after it.
 namespace relay::limits {
 
 namespace asio = boost::asio;
@@ -26,17 +26,27 @@ void FallbackCounterStore::answered() {
     spdlog::info("limits: redis answers again; shared limits apply");
 }
 
-asio::awaitable<RateResult> FallbackCounterStore::rate(std::string_view key, std::int64_t limit,
-                                                       std::int64_t period_ms, std::int64_t burst,
-                                                       std::int64_t now_ms) {
+// Asks the shared store; when it cannot answer, the local one. The two calls are lambdas that
+// hold copies of the caller's arguments: the caller returns before this coroutine runs. (A key
+// is a string_view into the awaiting caller's string, which lives until the result is in.)
+template <class Shared, class Local>
+auto FallbackCounterStore::either(Shared shared, Local local)
+    -> asio::awaitable<decltype(local())> {
   try {
-    auto r = co_await shared_.rate(key, limit, period_ms, burst, now_ms);
+    auto r = co_await shared();
     answered();
     co_return r;
   } catch (const Unavailable& e) {
     failed(e);
   }
-  co_return local_.rate_now(key, limit, period_ms, burst, now_ms);
+  co_return local();
+}
+
+asio::awaitable<RateResult> FallbackCounterStore::rate(std::string_view key, std::int64_t limit,
+                                                       std::int64_t period_ms, std::int64_t burst,
+                                                       std::int64_t now_ms) {
+  return either([=, this] { return shared_.rate(key, limit, period_ms, burst, now_ms); },
+                [=, this] { return local_.rate_now(key, limit, period_ms, burst, now_ms); });
 }
 
 asio::awaitable<RateResult> FallbackCounterStore::peek_rate(std::string_view key,
@@ -44,14 +54,8 @@ asio::awaitable<RateResult> FallbackCounterStore::peek_rate(std::string_view key
                                                             std::int64_t period_ms,
                                                             std::int64_t burst,
                                                             std::int64_t now_ms) {
-  try {
-    auto r = co_await shared_.peek_rate(key, limit, period_ms, burst, now_ms);
-    answered();
-    co_return r;
-  } catch (const Unavailable& e) {
-    failed(e);
-  }
-  co_return local_.peek_rate_now(key, limit, period_ms, burst, now_ms);
+  return either([=, this] { return shared_.peek_rate(key, limit, period_ms, burst, now_ms); },
+                [=, this] { return local_.peek_rate_now(key, limit, period_ms, burst, now_ms); });
 }
 
 asio::awaitable<LeaseResult> FallbackCounterStore::acquire_lease(std::string_view key,
@@ -59,14 +63,8 @@ asio::awaitable<LeaseResult> FallbackCounterStore::acquire_lease(std::string_vie
                                                                  std::int64_t max,
                                                                  std::int64_t ttl_ms,
                                                                  std::int64_t now_ms) {
-  try {
-    auto r = co_await shared_.acquire_lease(key, lease_id, max, ttl_ms, now_ms);
-    answered();
-    co_return r;
-  } catch (const Unavailable& e) {
-    failed(e);
-  }
-  co_return local_.acquire_lease_now(key, lease_id, max, ttl_ms, now_ms);
+  return either([=, this] { return shared_.acquire_lease(key, lease_id, max, ttl_ms, now_ms); },
+                [=, this] { return local_.acquire_lease_now(key, lease_id, max, ttl_ms, now_ms); });
 }
 
 asio::awaitable<void> FallbackCounterStore::renew_lease(std::string_view key,
@@ -96,28 +94,16 @@ asio::awaitable<void> FallbackCounterStore::release_lease(std::string_view key,
 
 asio::awaitable<std::int64_t> FallbackCounterStore::read_counter(std::string_view key,
                                                                  std::int64_t now_ms) {
-  try {
-    auto v = co_await shared_.read_counter(key, now_ms);
-    answered();
-    co_return v;
-  } catch (const Unavailable& e) {
-    failed(e);
-  }
-  co_return local_.read_counter_now(key, now_ms);
+  return either([=, this] { return shared_.read_counter(key, now_ms); },
+                [=, this] { return local_.read_counter_now(key, now_ms); });
 }
 
 asio::awaitable<std::int64_t> FallbackCounterStore::add_counter(std::string_view key,
                                                                 std::int64_t delta,
                                                                 std::int64_t expire_at_ms,
                                                                 std::int64_t now_ms) {
-  try {
-    auto v = co_await shared_.add_counter(key, delta, expire_at_ms, now_ms);
-    answered();
-    co_return v;
-  } catch (const Unavailable& e) {
-    failed(e);
-  }
-  co_return local_.add_counter_now(key, delta, expire_at_ms, now_ms);
+  return either([=, this] { return shared_.add_counter(key, delta, expire_at_ms, now_ms); },
+                [=, this] { return local_.add_counter_now(key, delta, expire_at_ms, now_ms); });
 }
 
 }  // namespace relay::limits

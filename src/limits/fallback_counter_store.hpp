@@ -47,6 +47,8 @@ class FallbackCounterStore final : public CounterStore {
                                                    std::int64_t now_ms) override;
 
  private:
+  template <class Shared, class Local>
+  auto either(Shared shared, Local local) -> boost::asio::awaitable<decltype(local())>;
   void failed(const Unavailable& e);
   void answered();
 

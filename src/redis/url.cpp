@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "http/url_escape.hpp"
+
 namespace relay::redis {
 namespace {
 
@@ -17,31 +19,6 @@ bool parse_int(std::string_view s, int lo, int hi, int& out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size() || v < lo || v > hi) return false;
   out = v;
-  return true;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes; false on a broken escape or a decoded control byte.
-bool decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
-    out.push_back(c);
-  }
   return true;
 }
 
@@ -76,8 +53,8 @@ UrlResult parse_url(std::string_view url) {
     const auto colon = userinfo.find(':');
     if (colon == std::string_view::npos)
       return fail("credentials must be written :PASSWORD@ or USER:PASSWORD@");
-    if (!decode(userinfo.substr(0, colon), ep.user) ||
-        !decode(userinfo.substr(colon + 1), ep.password))
+    if (!http::percent_decode(userinfo.substr(0, colon), ep.user) ||
+        !http::percent_decode(userinfo.substr(colon + 1), ep.password))
       return fail("bad percent-escape or control character in the credentials");
   }
 

@@ -16,6 +16,15 @@
 // e. two nodes, `serve --region eu` / `--region us`: each uses its region's egress of A
 // f. `egress verify` through each egress to the mock's echo endpoint; two egresses of different
 //    accounts leaving from one address (two tinyproxies on 127.0.0.5): CONFLICT, exit 1
+// g. an https:// egress with credentials: squid from deploy/egress/squid/squid-https.conf
+//    (https_port with the test certificate, basic auth), out 127.0.0.11; acct-b on a tinyproxy
+//    out 127.0.0.12. With the right password A's requests come from .11; with a wrong one (407)
+//    the egress is down, A is egress_unavailable (its own health untouched) and B serves; the
+//    password is in no `egress add/list` output and no serve.log (access log included)
+// h. the egress sees no key and no content: a byte-recording TCP relay between the relay and a
+//    tinyproxy (out 127.0.0.13); every connection is `CONNECT mock:port` then TLS, and neither
+//    direction holds the relay key, the account key, the prompt's canary, `authorization` or
+//    the mock's answer
 //
 // Figures: lines starting with EGRESS_ (grep the test output). EGRESS_REQUESTS overrides the
 // 200 requests of a.
@@ -39,7 +48,14 @@ import {
   nowMs,
   POOL_ENV,
 } from './lib/harness.mjs';
+import { startSquidHttps, egressUrlWith, startTcpRecorder, nonce } from './lib/harness.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
 
+// A request already inside a tunnel when its egress stops may still land a moment later (its
+// bytes were in flight, or the proxy's per-connection child outlives the parent by a few ms):
+// "after the stop" starts this long after stop() returned.
+const IN_FLIGHT_GRACE_MS = 250;
 const skip = relaySkip();
 const N = Number(process.env.EGRESS_REQUESTS || 200);
 const CONCURRENCY = 8;
@@ -250,7 +266,7 @@ describe('egress: accounts pinned to their egress proxies', { skip }, () => {
         },
       });
       const entries = await entriesOf(mock, 'one-down');
-      const afterStop = entries.filter((e) => e.received_at_ms > stoppedAt);
+      const afterStop = entries.filter((e) => e.received_at_ms > stoppedAt + IN_FLIGHT_GRACE_MS);
       const byAfter = peersByAccount(afterStop);
       const aAfter = afterStop.filter((e) => e.account_label === A);
       const firstA = aAfter[0] ? Math.round(aAfter[0].received_at_ms - stoppedAt) : null;
@@ -314,7 +330,7 @@ describe('egress: accounts pinned to their egress proxies', { skip }, () => {
         },
       });
       const entries = await entriesOf(mock, 'both-down');
-      const afterStop = entries.filter((e) => e.received_at_ms > stoppedAt);
+      const afterStop = entries.filter((e) => e.received_at_ms > stoppedAt + IN_FLIGHT_GRACE_MS);
       const byAfter = peersByAccount(afterStop);
       const conns = (await mock.connections()).slice(conn0).filter((c) => c.scheme === 'https');
       const direct = conns.filter((c) => c.peer === DIRECT);
@@ -474,5 +490,260 @@ describe('egress: accounts pinned to their egress proxies', { skip }, () => {
     } finally {
       for (const p of [squid, dup1, dup2]) await p.stop();
     }
+  });
+});
+
+// ---------------------------------------------------------------- g. https:// egress, credentials
+
+/** Every needle of `needles` ({label: string}) found in `text`: [label]. */
+const secretsIn = (text, needles) => Object.entries(needles).filter(([, v]) => v && text.includes(v)).map(([k]) => k);
+
+const readOr = (f) => {
+  try {
+    return fs.readFileSync(f, 'utf8');
+  } catch {
+    return '';
+  }
+};
+
+describe('egress: an https:// egress with credentials (squid https_port + basic auth)', { skip }, () => {
+  const USER = 'relay-tls';
+  // Characters that must be percent-encoded in the URL, around a unique part to search for.
+  const PW_CORE = nonce('pw');
+  const PW = `${PW_CORE}@:/%x`;
+  const WRONG = nonce('wrong');
+  const OUT_TLS = '127.0.0.11';
+  const OUT_B = '127.0.0.12';
+  let mock;
+  let sq; // squid-https, out .11, for A
+  let bTiny; // tinyproxy, out .12, for B
+  const relays = [];
+  const cliOutputs = [];
+
+  /** A relay with A on a-tls (https://USER:password@squid, --ca-file) and B on b-tiny. */
+  const relayWith = (password) =>
+    startRelay(mock, {
+      accounts: [
+        { name: A, scheme: 'https' },
+        { name: B, scheme: 'https' },
+      ],
+      env: POOL_ENV,
+      beforeServe: (cli) => {
+        cliOutputs.push(cli(['egress', 'add', 'a-tls', '--url', egressUrlWith(sq.url, USER, password), '--account', A, '--ca-file', mock.tls.ca]));
+        cliOutputs.push(cli(['egress', 'add', 'b-tiny', '--url', bTiny.url, '--account', B]));
+      },
+    }).then((r) => {
+      relays.push(r);
+      return r;
+    });
+
+  /** The needles the password may leave behind: plain, percent-encoded, in Basic form. */
+  const pwNeedles = () => ({
+    password: PW,
+    password_core: PW_CORE,
+    password_encoded: encodeURIComponent(PW),
+    basic_credentials: Buffer.from(`${USER}:${PW}`).toString('base64'),
+    wrong_password: WRONG,
+    wrong_basic_credentials: Buffer.from(`${USER}:${WRONG}`).toString('base64'),
+  });
+
+  before(async () => {
+    mock = await startMock({ tls: true, apiKeys: [{ label: A }, { label: B }] });
+    [sq, bTiny] = await Promise.all([
+      startSquidHttps({ outgoing: OUT_TLS, mock, users: [{ user: USER, password: PW }] }),
+      startTinyproxy({ outgoing: OUT_B, mock }),
+    ]);
+    console.log(`EGRESS_HTTPS_SETUP a-tls=${sq.url}(out ${OUT_TLS}, user ${USER}) b-tiny=${bTiny.url}(out ${OUT_B}) mock=${mock.httpsBase}`);
+  });
+  after(async () => {
+    for (const r of relays) await r.stop();
+    for (const p of [sq, bTiny]) await p?.stop();
+    await mock?.stop();
+  });
+
+  it('g1. right password: A\'s requests leave through the TLS proxy (.11) only; egress list shows the URL redacted, state up', async () => {
+    const relay = await relayWith(PW);
+    const conn0 = (await mock.connections()).length;
+    const n = 40;
+    const r = await blast(relay, 'tls-cred', n);
+    assert.equal(r.ok, n, `${n - r.ok} of ${n} requests failed: ${failedSummary(r)}\n${sq.log()}`);
+    const by = peersByAccount(await entriesOf(mock, 'tls-cred'));
+    const conns = (await mock.connections()).slice(conn0).filter((c) => c.scheme === 'https');
+    const connPeers = {};
+    for (const c of conns) connPeers[c.peer] = (connPeers[c.peer] || 0) + 1;
+    let row = '';
+    const up = await pollUntil(async () => /\bup\b/.test((row = rowOf(relay.cli(['egress', 'list']), 'a-tls'))), 5000);
+    console.log(
+      `EGRESS_HTTPS_CRED requests=${n} ok=${r.ok} ${fmtPeers(by)} tls_connections={${Object.entries(connPeers).sort().map(([p, c]) => `${p}=${c}`).join(',')}} ` +
+        `list_row=${JSON.stringify(row.replace(/\s+/g, ' '))}`,
+    );
+    assert.ok(by[A]?.[OUT_TLS] > 0, `A got no traffic through the https egress: ${fmtPeers(by)}`);
+    assert.deepEqual(Object.keys(by[A]), [OUT_TLS], `A's requests came from ${fmtPeers(by)}`);
+    assert.deepEqual(Object.keys(by[B] ?? { [OUT_B]: 0 }), [OUT_B], `B's requests came from ${fmtPeers(by)}`);
+    assert.equal(connPeers[DIRECT] ?? 0, 0, `${connPeers[DIRECT]} TLS connections reached the mock directly`);
+    assert.ok(up, `egress list does not show a-tls up: ${JSON.stringify(row)}`);
+    assert.ok(row.includes(`https://${USER}:***@127.0.0.1:${sq.port}`), `egress list URL not redacted as expected: ${row}`);
+    assert.ok(cliOutputs[0].includes('***'), `egress add output: ${cliOutputs[0]}`);
+  });
+
+  it('g2. wrong password (407): egress down, A egress_unavailable with its own health untouched, B serves, nothing direct', async () => {
+    const relay = await relayWith(WRONG);
+    const startedAt = nowMs();
+    const conn0 = (await mock.connections()).length;
+    const access0 = readOr(path.join(sq.dir, 'access.log')).length;
+    const n = 30;
+    const r = await blast(relay, 'tls-wrong', n);
+    const entries = await entriesOf(mock, 'tls-wrong');
+    const by = peersByAccount(entries);
+    const conns = (await mock.connections()).slice(conn0).filter((c) => c.scheme === 'https');
+    const fromSquid = conns.filter((c) => c.peer === OUT_TLS).length;
+    const direct = conns.filter((c) => c.peer === DIRECT).length;
+    const denied = readOr(path.join(sq.dir, 'access.log'))
+      .slice(access0)
+      .split('\n')
+      .filter((l) => l.includes('TCP_DENIED/407')).length;
+    let erow = '';
+    const down = await pollUntil(async () => /\bdown\b/.test((erow = rowOf(relay.cli(['egress', 'list']), 'a-tls'))), 5000);
+    let arow = '';
+    const unavailable = await pollUntil(async () => /\begress_unavailable\b/.test((arow = rowOf(relay.cli(['account', 'list']), A))), 5000);
+    await sleep(1200); // the health recorder writes events about once a second
+    const events = eventsSince(relay, A, startedAt - 1000);
+    console.log(
+      `EGRESS_HTTPS_WRONG_PASSWORD requests=${n} ok=${r.ok} failed=${r.failed.length} ${fmtPeers(by)} squid_407=${denied} ` +
+        `mock_connections_from_${OUT_TLS}=${fromSquid} direct=${direct} egress=${JSON.stringify(erow.replace(/\s+/g, ' '))} ` +
+        `account=${JSON.stringify(arow.replace(/\s+/g, ' '))} acct_a_events=${JSON.stringify(events)}`,
+    );
+    assert.equal(r.ok, n, `${n - r.ok} of ${n} requests failed with A's egress refusing its password: ${failedSummary(r)}`);
+    assert.deepEqual(Object.keys(by), [B], `with A's egress refusing, requests were served by ${fmtPeers(by)}`);
+    assert.deepEqual(Object.keys(by[B]), [OUT_B], `B's requests came from ${fmtPeers(by)}`);
+    assert.equal(fromSquid, 0, `squid connected to the mock ${fromSquid} times with a wrong password`);
+    assert.equal(direct, 0, `${direct} TLS connections reached the mock directly`);
+    assert.ok(denied > 0, 'squid logged no 407 for the wrong password');
+    assert.ok(down, `egress list does not show a-tls down: ${JSON.stringify(erow)}`);
+    assert.ok(unavailable, `account list does not show ${A} egress_unavailable: ${JSON.stringify(arow)}`);
+    assert.doesNotMatch(arow, /cooling|disabled|half_open/, `A's own health changed: ${arow}`);
+    assert.deepEqual(events, [], `a proxy refusing its password changed ${A}'s own health`);
+  });
+
+  it('g3. the password is in no egress add/list/account list output, no serve.log (access log included), no squid log', async () => {
+    for (const r of relays) await r.stop();
+    // squid logs a tunnel when it closes: with the relays gone, every one of them.
+    const accessFile = path.join(sq.dir, 'access.log');
+    const tunnelsOf = () => readOr(accessFile).split('\n').filter((l) => l.includes(` ${USER} TCP_TUNNEL/200 `)).length;
+    await pollUntil(async () => tunnelsOf() > 0, 3000);
+    const tunnels = tunnelsOf();
+    const texts = {};
+    for (const [i, o] of cliOutputs.entries()) texts[`egress_add_${i}`] = o;
+    let accessLines = 0;
+    for (const [i, r] of relays.entries()) {
+      texts[`egress_list_${i}`] = r.cli(['egress', 'list']);
+      texts[`account_list_${i}`] = r.cli(['account', 'list']);
+      const log = readOr(r.logFile);
+      texts[`serve_log_${i}`] = log;
+      accessLines += log.split('\n').filter((l) => / request id=/.test(l)).length;
+    }
+    for (const f of fs.readdirSync(sq.dir).filter((f) => f.endsWith('.log'))) texts[`squid_${f}`] = readOr(path.join(sq.dir, f));
+    const found = [];
+    for (const [where, text] of Object.entries(texts)) for (const what of secretsIn(text, pwNeedles())) found.push(`${what} in ${where}`);
+    const bytes = Object.values(texts).reduce((n, t) => n + t.length, 0);
+    const egressNamed = texts.serve_log_0.split('\n').filter((l) => / request id=.* egress=a-tls\b/.test(l)).length;
+    console.log(`EGRESS_HTTPS_SECRETS texts=${Object.keys(texts).length} bytes=${bytes} access_lines=${accessLines} access_lines_egress_a_tls=${egressNamed} squid_tunnels_as_${USER}=${tunnels} found=${found.length} ${JSON.stringify(found)}`);
+    assert.ok(accessLines > 0, 'serve.log has no access-log lines: nothing was checked');
+    assert.ok(egressNamed > 0, 'no access-log line names egress a-tls');
+    assert.ok(tunnels > 0, `squid logged no tunnel for user ${USER}:\n${readOr(accessFile).slice(-1500)}`);
+    assert.deepEqual(found, [], 'the egress password leaked');
+  });
+});
+
+// ---------------------------------------------------------------- h. the egress sees only TLS
+
+describe('egress: the egress node sees CONNECT host:port and TLS, never a key or content', { skip }, () => {
+  const OUT = '127.0.0.13';
+  let mock;
+  let tiny;
+  let rec;
+  let relay;
+
+  before(async () => {
+    mock = await startMock({ tls: true, apiKeys: [{ label: A }] });
+    tiny = await startTinyproxy({ outgoing: OUT, mock });
+    rec = await startTcpRecorder({ target: { host: '127.0.0.1', port: tiny.port } });
+    relay = await startRelay(mock, {
+      accounts: [{ name: A, scheme: 'https' }],
+      env: POOL_ENV,
+      beforeServe: (cli) => cli(['egress', 'add', 'a-rec', '--url', `http://127.0.0.1:${rec.port}`, '--account', A]),
+    });
+  });
+  after(async () => {
+    await relay?.stop();
+    await rec?.stop();
+    await tiny?.stop();
+    await mock?.stop();
+  });
+
+  it('h. recorded bytes both ways: CONNECT to the mock, then TLS; no relay key, account key, canary, authorization or answer', async () => {
+    const canary = nonce('CANARY');
+    const n = 24;
+    const r = await blast(relay, `opaque ${canary}`, n, { concurrency: 4 });
+    assert.equal(r.ok, n, `${n - r.ok} of ${n} requests failed: ${failedSummary(r)}`);
+    const entries = (await mock.log()).filter((e) => (e.last_user_text || '').includes(canary));
+    assert.equal(entries.length, n, `the mock saw ${entries.length} requests with the canary, want ${n}`);
+    assert.deepEqual([...new Set(entries.map((e) => e.peer))], [OUT], 'the canary requests did not all come through the tinyproxy');
+    const relayKey = relay.key;
+    // Stop the relay: its probes end too, and every recorded connection is complete.
+    await relay.stop();
+    relay = null;
+    await sleep(200);
+
+    const connectLine = `CONNECT 127.0.0.1:${mock.ports.https} HTTP/1.1\r\n`;
+    const needles = {
+      relay_key: relayKey,
+      account_key: mock.keys[A],
+      canary,
+      answer: 'Hello from mock',
+      path: '/v1/responses',
+      model: 'gpt-5.5',
+    };
+    const found = [];
+    let connectLines = 0;
+    let tlsBoth = 0;
+    const problems = [];
+    for (const [i, c] of rec.connections.entries()) {
+      const up = rec.upBytes(c);
+      const down = rec.downBytes(c);
+      for (const [dir, buf] of [
+        ['up', up],
+        ['down', down],
+      ]) {
+        const text = buf.toString('latin1');
+        for (const what of secretsIn(text, needles)) found.push(`${what} ${dir} conn ${i}`);
+        for (const word of ['authorization', 'bearer', 'x-api-key']) if (text.toLowerCase().includes(word)) found.push(`${word} ${dir} conn ${i}`);
+      }
+      const upText = up.toString('latin1');
+      connectLines += upText.split('\r\n').filter((l) => l.startsWith('CONNECT ')).length;
+      if (!upText.startsWith(connectLine)) {
+        problems.push(`conn ${i} does not start with ${JSON.stringify(connectLine)}: ${JSON.stringify(upText.slice(0, 80))}`);
+        continue;
+      }
+      // After the CONNECT head and the proxy's 200, both directions are TLS records (0x16:
+      // handshake) or nothing at all (a probe that closes at once).
+      const upRest = up.subarray(up.indexOf('\r\n\r\n') + 4);
+      const downHead = down.indexOf('\r\n\r\n');
+      const downRest = downHead >= 0 ? down.subarray(downHead + 4) : Buffer.alloc(0);
+      if (!/^HTTP\/1\.[01] 200/.test(down.toString('latin1'))) problems.push(`conn ${i}: the proxy answered ${JSON.stringify(down.toString('latin1').slice(0, 40))}`);
+      if (upRest.length && upRest[0] !== 0x16) problems.push(`conn ${i}: client bytes after CONNECT are not TLS (0x${upRest[0].toString(16)})`);
+      if (downRest.length && downRest[0] !== 0x16) problems.push(`conn ${i}: server bytes after 200 are not TLS (0x${downRest[0].toString(16)})`);
+      if (upRest.length && downRest.length) tlsBoth++;
+    }
+    const { up, down } = rec.totals();
+    console.log(
+      `EGRESS_OPAQUE bytes_up=${up} bytes_down=${down} connect_lines=${connectLines} secrets_found=${found.length} ` +
+        `connections=${rec.connections.length} tls_both_ways=${tlsBoth} requests=${n}${found.length ? ` ${JSON.stringify(found)}` : ''}`,
+    );
+    assert.deepEqual(problems, [], 'the recorded bytes are not CONNECT + TLS');
+    assert.equal(connectLines, rec.connections.length, 'want exactly one CONNECT line per connection');
+    assert.ok(tlsBoth > 0, 'no connection carried TLS both ways: the requests did not go through the recorder');
+    assert.ok(down > n * 200, `only ${down} bytes came back through the recorder for ${n} answers`);
+    assert.deepEqual(found, [], 'the egress saw a secret or content');
   });
 });

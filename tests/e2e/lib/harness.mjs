@@ -607,7 +607,9 @@ export const EGRESS_EXAMPLE = {
   outgoing: '203.0.113.10', // the node's fixed public address
   hosts: ['eu.api.openai.com', 'api.openai.com'], // the provider hosts (longest first)
   providerPort: 443,
-  ports: { tinyproxy: 8888, dante: 1080, squid: 3128 }, // the listening ports
+  ports: { tinyproxy: 8888, dante: 1080, squid: 3128, 'squid-https': 3129 }, // the listening ports
+  // squid-https only: its certificate, key and password file.
+  squidHttpsFiles: { cert: '/etc/squid/egress-proxy.pem', key: '/etc/squid/egress-proxy.key', passwd: '/etc/squid/egress-passwd' },
 };
 
 /** Escapes regex metacharacters (JS and POSIX ERE alike). */
@@ -623,10 +625,11 @@ const reEsc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  *   eu.api.openai.com, api.openai.com -> target.host (dante: as HOST/32 when it is an address)
  *   provider port 443               -> target.port
  * plus the file locations that point into the system (log, pid, filter, spool) -> into `dir`,
- * and dante's `logoutput: syslog` -> `stderr` (the tests have no syslog). Returns
- * {configFile, files}: the paths written.
+ * and dante's `logoutput: syslog` -> `stderr` (the tests have no syslog). 'squid-https'
+ * (squid/squid-https.conf) also gets its certificate, key and password file (`tls`, `users`).
+ * Returns {configFile, files}: the paths written.
  */
-export function renderEgressConfig(kind, { dir, listen = '127.0.0.1', port, outgoing, relays = ['127.0.0.1', '127.0.0.8'], target }) {
+export function renderEgressConfig(kind, { dir, listen = '127.0.0.1', port, outgoing, relays = ['127.0.0.1', '127.0.0.8'], target, tls = null, users = [] }) {
   const ex = EGRESS_EXAMPLE;
   const replaceAll = (text, pairs) => {
     for (const [from, to] of pairs) text = text.replace(from instanceof RegExp ? from : new RegExp(reEsc(from), 'g'), () => to);
@@ -683,17 +686,51 @@ export function renderEgressConfig(kind, { dir, listen = '127.0.0.1', port, outg
     ]);
     configFile = path.join(dir, 'squid.conf');
     fs.writeFileSync(configFile, conf);
+  } else if (kind === 'squid-https') {
+    // squid.conf's replacements, plus the certificate, key and password file: copies in `dir`
+    // (the password file readable by squid's auth helper, which runs as squid's user), the
+    // passwords of `users` [{user, password}] hashed (SHA-256 crypt); `tls` {cert, key} defaults
+    // to the test server certificate for 127.0.0.1.
+    const sf = ex.squidHttpsFiles;
+    tls = tls ?? tlsFiles();
+    files.cert = path.join(dir, 'egress-proxy.pem');
+    files.key = path.join(dir, 'egress-proxy.key');
+    files.passwd = path.join(dir, 'egress-passwd');
+    fs.copyFileSync(tls.cert, files.cert);
+    fs.copyFileSync(tls.key, files.key);
+    fs.chmodSync(files.cert, 0o644);
+    fs.chmodSync(files.key, 0o644);
+    const lines = users.map(({ user, password }) => {
+      const hash = execFileSync('openssl', ['passwd', '-5', '-stdin'], { input: `${password}\n`, encoding: 'utf8' }).trim();
+      return `${user}:${hash}\n`;
+    });
+    fs.writeFileSync(files.passwd, lines.join(''), { mode: 0o644 });
+    let conf = fs.readFileSync(path.join(EGRESS_DEPLOY_DIR, 'squid', 'squid-https.conf'), 'utf8');
+    conf = replaceAll(conf, [
+      [`${ex.listen}:${ex.ports['squid-https']}`, `${listen}:${port}`],
+      ...ex.hosts.map((h) => [new RegExp(`dstdomain -n ${reEsc(h)}$`, 'gm'), `dstdomain -n ${target.host}`]),
+      [/^acl provider_ports port 443$/m, `acl provider_ports port ${target.port}`],
+      ...common,
+      [sf.cert, files.cert],
+      [sf.key, files.key],
+      [sf.passwd, files.passwd],
+      ['/var/log/squid/', `${dir}/`],
+      ['/run/squid.pid', path.join(dir, 'squid.pid')],
+      ['/var/spool/squid', dir],
+    ]);
+    configFile = path.join(dir, 'squid.conf');
+    fs.writeFileSync(configFile, conf);
   } else {
     throw new Error(`renderEgressConfig: unknown kind ${kind}`);
   }
   // Nothing of the examples may be left (comments aside): else the test would not test it.
-  for (const f of [configFile, ...Object.values(files)]) {
+  for (const f of [configFile, ...Object.entries(files).filter(([k]) => !['cert', 'key', 'passwd'].includes(k)).map(([, v]) => v)]) {
     const live = fs
       .readFileSync(f, 'utf8')
       .split('\n')
       .filter((l) => !/^\s*#/.test(l))
       .join('\n');
-    const left = [ex.listen, ex.outgoing, ...ex.relays, 'openai.com', /[ :=]443\b/, '/var/log/', '/var/spool/', '/run/tinyproxy', '/run/squid', '/etc/tinyproxy'].filter(
+    const left = [ex.listen, ex.outgoing, ...ex.relays, 'openai.com', /[ :=]443\b/, '/var/log/', '/var/spool/', '/run/tinyproxy', '/run/squid', '/etc/tinyproxy', '/etc/squid'].filter(
       (v) => (v instanceof RegExp ? v.test(live) : live.includes(v)),
     );
     if (left.length) throw new Error(`renderEgressConfig(${kind}): ${f} still has example values ${JSON.stringify(left)}`);
@@ -782,6 +819,14 @@ const EGRESS_KINDS = {
     args: (conf) => ['-N', '-f', conf],
     stopSignal: 'SIGINT',
   },
+  // squid reached over TLS, with basic auth (deploy/egress/squid/squid-https.conf).
+  'squid-https': {
+    bins: ['squid'],
+    pkg: 'squid',
+    scheme: 'https',
+    args: (conf) => ['-N', '-f', conf],
+    stopSignal: 'SIGINT',
+  },
 };
 
 /**
@@ -797,7 +842,7 @@ const EGRESS_KINDS = {
  * 3 s), open tunnels included, and waits until the port is closed; kill() the same with
  * SIGKILL; start() starts it again on the same port; log() its output so far.
  */
-export async function startEgressProxy(kind, { outgoing, port = null, mock = null, target = null, relays, name = null } = {}) {
+export async function startEgressProxy(kind, { outgoing, port = null, mock = null, target = null, relays, name = null, tls = null, users = [] } = {}) {
   const k = EGRESS_KINDS[kind];
   if (!k) throw new Error(`startEgressProxy: unknown kind ${kind}`);
   const bin = whichBin(k.bins);
@@ -811,7 +856,7 @@ export async function startEgressProxy(kind, { outgoing, port = null, mock = nul
   let child = null;
   let configFile = null;
   const launch = async (p) => {
-    ({ configFile } = renderEgressConfig(kind, { dir, port: p, outgoing, relays, target }));
+    ({ configFile } = renderEgressConfig(kind, { dir, port: p, outgoing, relays, target, tls, users }));
     const c = track(spawn(bin, k.args(configFile, dir), { stdio: ['ignore', 'pipe', 'pipe'] }));
     const out = fs.createWriteStream(outFile, { flags: 'a' });
     c.stdout.on('data', (d) => out.write(d));
@@ -912,6 +957,76 @@ export const startTinyproxy = (opts) => startEgressProxy('tinyproxy', opts);
 export const startDante = (opts) => startEgressProxy('dante', opts);
 /** squid (HTTP CONNECT) from deploy/egress/squid; see startEgressProxy. */
 export const startSquid = (opts) => startEgressProxy('squid', opts);
+/**
+ * squid reached over TLS (https:// URL) and asking for a password, from
+ * deploy/egress/squid/squid-https.conf; see startEgressProxy. Extra options: `users`
+ * [{user, password}] (its password file), `tls` {cert, key} (default: the test server
+ * certificate for 127.0.0.1, signed by the test CA, tlsFiles()). Its url has no credentials:
+ * add them with egressUrlWith().
+ */
+export const startSquidHttps = (opts) => startEgressProxy('squid-https', opts);
+
+/** `url` (scheme://host:port) with USER:PASSWORD@ in it, both percent-encoded. */
+export function egressUrlWith(url, user, password) {
+  const u = new URL(url);
+  return `${u.protocol}//${encodeURIComponent(user)}:${encodeURIComponent(password)}@${u.host}`;
+}
+
+/**
+ * A byte-recording TCP relay: listens on 127.0.0.1 (a free port), and forwards each connection
+ * to `target` {host, port}, keeping every byte in both directions. Put it between the relay and
+ * an egress proxy (the egress URL points at it) to see exactly what the proxy sees.
+ * Returns {port, connections: [{up: Buffer[], down: Buffer[]}] (up: client to target),
+ * upBytes(conn), downBytes(conn) (one Buffer each), totals() {up, down}, stop()}.
+ */
+export async function startTcpRecorder({ target }) {
+  const connections = [];
+  const sockets = new Set();
+  const server = net.createServer((client) => {
+    const conn = { up: [], down: [], opened_at_ms: Date.now() };
+    connections.push(conn);
+    const upstream = net.connect(target.port, target.host);
+    sockets.add(client);
+    sockets.add(upstream);
+    client.on('data', (d) => conn.up.push(Buffer.from(d)));
+    upstream.on('data', (d) => conn.down.push(Buffer.from(d)));
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', () => {
+      sockets.delete(client);
+      end();
+    });
+    upstream.on('close', () => {
+      sockets.delete(upstream);
+      end();
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const rec = {
+    port: server.address().port,
+    connections,
+    upBytes: (c) => Buffer.concat(c.up),
+    downBytes: (c) => Buffer.concat(c.down),
+    totals: () => ({
+      up: connections.reduce((n, c) => n + c.up.reduce((m, b) => m + b.length, 0), 0),
+      down: connections.reduce((n, c) => n + c.down.reduce((m, b) => m + b.length, 0), 0),
+    }),
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(() => r()));
+    },
+  };
+  return rec;
+}
 
 /**
  * Asks the proxy at `proxyUrl` (http:// or socks5h:// / socks5://) for a tunnel to host:port,
