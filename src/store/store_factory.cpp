@@ -11,6 +11,7 @@
 #include "store/sqlite/sqlite_config_store.hpp"
 #include "store/sqlite/sqlite_counter_snapshot_store.hpp"
 #include "store/sqlite/sqlite_health_store.hpp"
+#include "store/sqlite/sqlite_usage_store.hpp"
 
 namespace relay::store {
 namespace {
@@ -51,6 +52,13 @@ std::unique_ptr<CounterSnapshotStore> open_counter_snapshot_store(const app::Con
   if (dir.empty()) throw std::runtime_error("store.data_dir must not be empty");
   ensure_private_dir(dir);
   return std::make_unique<SqliteCounterSnapshotStore>(dir + "/relay.db");
+}
+
+std::unique_ptr<UsageStore> open_usage_store(const app::Config& cfg) {
+  const std::string& dir = cfg.store.data_dir;
+  if (dir.empty()) throw std::runtime_error("store.data_dir must not be empty");
+  ensure_private_dir(dir);
+  return std::make_unique<SqliteUsageStore>(dir + "/relay.db");
 }
 
 }  // namespace relay::store

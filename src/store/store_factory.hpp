@@ -6,6 +6,7 @@
 #include "store/config_store.hpp"
 #include "store/counter_snapshot_store.hpp"
 #include "store/health_store.hpp"
+#include "store/usage_store.hpp"
 
 namespace relay::store {
 
@@ -20,5 +21,9 @@ std::unique_ptr<HealthStore> open_health_store(const app::Config& cfg);
 // flushes its in-process quota counters there and restores them at start; `tenant show` reads
 // them.
 std::unique_ptr<CounterSnapshotStore> open_counter_snapshot_store(const app::Config& cfg);
+
+// Opens <data_dir>/relay.db for the metadata records (no secrets, no master key), for the
+// EventQueue's consumer and for reports (docs/records.md).
+std::unique_ptr<UsageStore> open_usage_store(const app::Config& cfg);
 
 }  // namespace relay::store

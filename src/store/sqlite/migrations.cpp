@@ -171,6 +171,47 @@ CREATE TABLE egress_health (
   updated_at_ms INTEGER NOT NULL
 );
 )sql"},
+    // Metadata records (issue 6, docs/records.md): one row per request, one column per field
+    // of records::UsageRecord, nothing else. journal_state holds how far the consumer has read
+    // each local journal; it is written in the same transaction as the rows it read, so a crash
+    // can neither lose nor repeat a record. No trigger: these writes are not config and must
+    // not make serve reload (config_version, version 3). No AUTOINCREMENT: ids only order rows
+    // that share a start_ms.
+    {7, R"sql(
+CREATE TABLE usage_records (
+  id               INTEGER PRIMARY KEY,
+  request_id       TEXT    NOT NULL,
+  start_ms         INTEGER NOT NULL,
+  node             TEXT    NOT NULL,
+  region           TEXT    NOT NULL,
+  tenant           TEXT    NOT NULL,
+  key_id           TEXT    NOT NULL,
+  account          TEXT    NOT NULL,
+  egress           TEXT    NOT NULL,
+  model            TEXT    NOT NULL,
+  endpoint         TEXT    NOT NULL,
+  stream           INTEGER NOT NULL,
+  status           INTEGER NOT NULL,
+  error_code       TEXT    NOT NULL,
+  attempts         INTEGER NOT NULL,
+  ttfb_ms          INTEGER NOT NULL,
+  duration_ms      INTEGER NOT NULL,
+  bytes_in         INTEGER NOT NULL,
+  bytes_out        INTEGER NOT NULL,
+  input_tokens     INTEGER NOT NULL,
+  cached_tokens    INTEGER NOT NULL,
+  output_tokens    INTEGER NOT NULL,
+  reasoning_tokens INTEGER NOT NULL,
+  usage_incomplete INTEGER NOT NULL,
+  client_family    TEXT    NOT NULL
+);
+CREATE INDEX usage_records_start_ms ON usage_records(start_ms);
+CREATE INDEX usage_records_tenant_start_ms ON usage_records(tenant, start_ms);
+CREATE TABLE journal_state (
+  name           TEXT    PRIMARY KEY,
+  journal_offset INTEGER NOT NULL
+);
+)sql"},
 };
 
 int max_applied(sqlite3* db) {

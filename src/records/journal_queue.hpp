@@ -1,0 +1,104 @@
+#pragma once
+// JournalQueue: the embedded EventQueue (docs/records.md, "Write path"). push() appends one
+// line to <data_dir>/journal/usage.journal; a sync thread fdatasync()s it about every 50 ms; a
+// consumer thread reads the new whole lines and inserts them into the UsageStore in batches,
+// storing how far it has read in the same transaction.
+//
+// Offsets are logical: the byte count of every line ever appended, across rotations. The file
+// starts with a header line naming the logical offset of its first line ({"usage_journal":1,
+// "base":N}); the store keeps the logical offset consumed so far. So rotation needs no store
+// write: once everything is consumed and the file is over rotate_bytes, the consumer writes a
+// new file whose base is that offset, and renames it over the old one. Whichever of the two a
+// crash leaves, it agrees with the store's offset.
+//
+// At start: a journal ending before the store's offset lost its unsynced tail to a power loss
+// (its records are in the store already) and is replaced by a new one at that offset; a last
+// line without its newline (a write cut short by the crash) gets one, and is then skipped as a
+// line that does not decode, so the next record does not join it.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "records/event_queue.hpp"
+#include "records/journal_file.hpp"
+#include "store/usage_store.hpp"
+
+namespace relay::records {
+
+struct JournalOptions {
+  std::chrono::milliseconds sync_interval{50};
+  std::chrono::milliseconds consume_interval{50};
+  std::size_t batch_size = 500;                        // records per transaction
+  std::int64_t rotate_bytes = std::int64_t{64} << 20;  // file size that triggers a rotation
+};
+
+struct JournalStats {
+  std::uint64_t pushed = 0;         // lines appended since start
+  std::uint64_t push_failures = 0;  // records lost to a failed write
+  std::uint64_t delivered = 0;      // records committed to the store since start
+  std::uint64_t skipped = 0;        // lines that did not decode
+  std::uint64_t rotations = 0;
+  std::int64_t pending_bytes = 0;  // appended but not yet consumed
+};
+
+class JournalQueue final : public EventQueue {
+ public:
+  // Opens (creating if needed, mode 0700/0600) the journal, reconciles it with the store's
+  // offset and starts the two threads; the consumer begins with whatever an earlier run left
+  // unconsumed. Throws std::runtime_error when the journal cannot be opened or created, or when
+  // another JournalQueue (in this process or another) has it open.
+  JournalQueue(const std::string& data_dir, store::UsageStore& store, JournalOptions opts = {});
+  ~JournalQueue() override;  // stop()
+  JournalQueue(const JournalQueue&) = delete;
+  JournalQueue& operator=(const JournalQueue&) = delete;
+
+  void push(const UsageRecord& record) override;
+  // Syncs, then consumes until everything pushed before it is in the store, or until three
+  // rounds in a row make no progress (the store failing): the rest waits for the next start.
+  void stop() override;
+
+  JournalStats stats() const;
+  static std::string path_in(const std::string& data_dir);
+
+ private:
+  struct Batch;
+
+  void open_journal();
+  void sync_loop();
+  void consume_loop();
+  void sync_now();
+  bool consume();  // true when it committed anything
+  Batch parse(std::string_view buf, std::size_t from, bool whole_chunk) const;
+  void maybe_rotate();
+
+  std::string dir_;
+  std::string path_;
+  int lock_fd_ = -1;  // flock'd for the queue's life: one consumer per journal
+  store::UsageStore& store_;
+  JournalOptions opts_;
+
+  mutable std::mutex mu_;  // every write, and the three below
+  std::shared_ptr<journal::File> file_;
+  std::int64_t end_ = 0;  // logical offset after the last whole line
+  bool dirty_ = false;    // written since the last fdatasync
+
+  std::int64_t consumed_ = 0;  // consumer thread only (and the constructor)
+  bool skipping_ = false;      // consumer: inside a line longer than a read
+  std::atomic<std::int64_t> consumed_seen_{0};
+  std::atomic<std::uint64_t> pushed_{0}, push_failures_{0}, delivered_{0}, skipped_{0},
+      rotations_{0};
+
+  std::mutex wake_mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::once_flag stopped_;
+  std::thread syncer_;
+  std::thread consumer_;
+};
+
+}  // namespace relay::records

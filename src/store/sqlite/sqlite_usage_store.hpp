@@ -1,0 +1,34 @@
+#pragma once
+// UsageStore on relay.db, on its own connection (the consumer thread's), so record batches
+// never contend with the snapshot poller's or the health recorder's connection.
+//
+// This connection commits with synchronous=FULL (the others use NORMAL): a batch's commit
+// moves the journal offset past its lines, and the journal may be rotated away after that, so
+// the commit must be on disk before it returns, power loss included.
+#include <sqlite3.h>
+
+#include <string>
+
+#include "store/usage_store.hpp"
+
+namespace relay::store {
+
+class SqliteUsageStore final : public UsageStore {
+ public:
+  // Opens (and, if needed, creates and migrates) the db. Throws StoreError.
+  explicit SqliteUsageStore(const std::string& db_path);
+  ~SqliteUsageStore() override;
+  SqliteUsageStore(const SqliteUsageStore&) = delete;
+  SqliteUsageStore& operator=(const SqliteUsageStore&) = delete;
+
+  void append(const std::vector<records::UsageRecord>& records,
+              std::int64_t journal_offset) override;
+  std::int64_t journal_offset() override;
+  std::vector<records::UsageRecord> query(const UsageFilter& filter) override;
+  std::int64_t delete_older_than(std::int64_t cutoff_ms) override;
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace relay::store
