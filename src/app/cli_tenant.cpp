@@ -7,6 +7,7 @@
 #include <map>
 
 #include "app/cli_internal.hpp"
+#include "base/unix_time.hpp"
 
 namespace relay::app::cli {
 namespace {
@@ -37,11 +38,6 @@ constexpr std::array<LimitFlag, 6> kLimitFlags = {{
 
 std::string limit_text(std::int64_t v) {
   return v > 0 ? std::to_string(v) : "-";
-}
-
-std::int64_t unix_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 int tenant_show(const Globals& g, const std::string& name) {

@@ -5,13 +5,14 @@
 
 #include "limits/redis_counter_store.hpp"
 #include "redis/connection.hpp"
-#include "redis/url.hpp"
 
 namespace relay::app {
 
 CounterBackend::CounterBackend(const Config& cfg) : cfg_(cfg) {
-  if (shared() && !redis::parse_url(cfg.redis.url).endpoint)
-    throw std::runtime_error(redis::parse_url(cfg.redis.url).error);
+  if (!shared()) return;
+  auto parsed = redis::parse_url(cfg.redis.url);
+  if (!parsed.endpoint) throw std::runtime_error(parsed.error);
+  endpoint_ = std::move(parsed.endpoint);
 }
 
 CounterBackend::~CounterBackend() = default;
@@ -25,8 +26,7 @@ ThreadCounters CounterBackend::for_thread(boost::asio::io_context& io, int index
   redis::ConnectionOptions opts;
   opts.call_timeout = std::chrono::milliseconds(cfg_.redis.timeout_ms);
   opts.name = "redis[" + std::to_string(index) + "]";
-  t.connection_ = std::make_shared<redis::Connection>(
-      io.get_executor(), *redis::parse_url(cfg_.redis.url).endpoint, opts);
+  t.connection_ = std::make_shared<redis::Connection>(io.get_executor(), *endpoint_, opts);
   boost::asio::post(io, [c = t.connection_] { c->start(); });
   t.shared_ = std::make_unique<limits::RedisCounterStore>(t.connection_, cfg_.redis.key_prefix);
   if (cfg_.redis.failure_mode == "closed") {

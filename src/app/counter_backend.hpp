@@ -5,10 +5,12 @@
 // a lock; the in-process store is shared by all threads (it is thread-safe).
 #include <boost/asio/io_context.hpp>
 #include <memory>
+#include <optional>
 
 #include "app/config.hpp"
 #include "limits/fallback_counter_store.hpp"
 #include "limits/in_process_counter_store.hpp"
+#include "redis/url.hpp"
 
 namespace relay::redis {
 class Connection;
@@ -45,6 +47,7 @@ class CounterBackend {
 
  private:
   const Config& cfg_;
+  std::optional<redis::Endpoint> endpoint_;  // set when shared()
   limits::InProcessCounterStore local_;
   limits::FallbackStats stats_;
 };

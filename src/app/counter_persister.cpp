@@ -2,20 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/unix_time.hpp"
+
 namespace relay::app {
 
 namespace {
 constexpr std::string_view kQuotaPrefix = "usage:";
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 }  // namespace
 
 void CounterPersister::restore() {
-  auto rows = store_->read(kQuotaPrefix, wall_ms());
+  auto rows = store_->read(kQuotaPrefix, unix_now_ms());
   counters_.load(rows);
   spdlog::info("quota counters restored: {}", rows.size());
 }
@@ -27,7 +23,7 @@ void CounterPersister::tick() {
 void CounterPersister::flush() {
   last_ = std::chrono::steady_clock::now();
   try {
-    store_->write(counters_.dump(kQuotaPrefix, wall_ms()));
+    store_->write(counters_.dump(kQuotaPrefix, unix_now_ms()));
   } catch (const std::exception& e) {
     spdlog::warn("quota counters not written: {}", e.what());
   }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "base/unix_time.hpp"
+
 namespace relay::app {
 
 void HealthRecorder::tick() {
@@ -13,9 +15,7 @@ void HealthRecorder::tick() {
 void HealthRecorder::flush() {
   auto now = std::chrono::steady_clock::now();
   last_ = now;
-  auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count();
+  const std::int64_t wall_ms = unix_now_ms();
   // An account whose egresses are all down cannot be used whatever its own health says.
   const auto blocked = egresses_.unavailable_accounts(now);
   std::vector<store::AccountHealthRow> rows;

@@ -11,7 +11,6 @@ struct EgressPool::State {
   std::int64_t account_id = 0;
   std::string name;
   std::string account_name;
-  std::string region;
   bool up = true;
   TimePoint down_at{};
   std::string last_error;
@@ -34,7 +33,6 @@ void EgressPool::sync(const store::Snapshot& snapshot) {
       s->account_id = a.id;
       s->name = e.name;
       s->account_name = a.name;
-      s->region = e.region;
       next.emplace(e.id, std::move(s));
     }
   states_ = std::move(next);
@@ -107,8 +105,8 @@ std::vector<EgressStatus> EgressPool::status() const {
   std::vector<EgressStatus> out;
   out.reserve(states_.size());
   for (const auto& [id, s] : states_)
-    out.push_back({id, s->account_id, s->name, s->account_name, s->region, s->up, s->last_error,
-                   s->changed_at});
+    out.push_back(
+        {id, s->account_id, s->name, s->account_name, s->up, s->last_error, s->changed_at});
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }

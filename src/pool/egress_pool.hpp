@@ -37,7 +37,6 @@ struct EgressStatus {
   std::int64_t account_id = 0;
   std::string name;
   std::string account_name;
-  std::string region;
   bool up = true;
   std::string last_error;  // why it went down; "" when up
   std::chrono::system_clock::time_point changed_at;

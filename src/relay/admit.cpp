@@ -13,6 +13,8 @@
 #include <tuple>
 #include <vector>
 
+#include "base/unix_time.hpp"
+
 namespace relay {
 
 namespace asio = boost::asio;
@@ -42,12 +44,6 @@ std::string lease_id() {
   return out;
 }
 
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 // Renews the concurrency leases (the tenant's, the key's: one id under each lease key) every
@@ -71,7 +67,7 @@ asio::awaitable<void> keep_lease(std::shared_ptr<Admission::LeaseKeeper> k) {
     co_await k->timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (k->done) break;
     for (const std::string& key : k->keys)
-      co_await k->counters.renew_lease(key, k->id, k->ttl_ms, wall_ms());
+      co_await k->counters.renew_lease(key, k->id, k->ttl_ms, unix_now_ms());
   }
 }
 

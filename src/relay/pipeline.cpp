@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "base/unix_time.hpp"
 #include "limits/counter_store.hpp"
 #include "relay/admit.hpp"
 #include "relay/exchange.hpp"
@@ -53,12 +54,6 @@ pool::AttemptOutcome outcome_for_pool(const RequestContext& ctx,
   return o;
 }
 
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter& out) {
@@ -92,7 +87,7 @@ asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter&
   Admission admission;
   bool counted = true;
   try {
-    admission = co_await admit(*ctx.key, counters_, admit_opts, wall_ms());
+    admission = co_await admit(*ctx.key, counters_, admit_opts, unix_now_ms());
   } catch (const limits::Unavailable& e) {
     counted = false;
     spdlog::warn("request {}: tenant limits unavailable: {}", ctx.request_id, e.what());
@@ -117,7 +112,7 @@ asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter&
   if (counted) {
     try {
       co_await admission.settle(counters_, u.present ? u.input_tokens + u.output_tokens : 0,
-                                wall_ms());
+                                unix_now_ms());
     } catch (const limits::Unavailable& e) {
       // The lease expires after its TTL; these tokens go uncounted.
       spdlog::warn("request {}: tenant usage not charged: {}", ctx.request_id, e.what());

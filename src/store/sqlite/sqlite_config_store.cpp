@@ -7,6 +7,7 @@
 #include <ctime>
 #include <utility>
 
+#include "base/unix_time.hpp"
 #include "crypto/relay_key.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/limit_columns.hpp"
@@ -22,11 +23,6 @@ using Kind = StoreError::Kind;
 
 std::int64_t now() {
   return static_cast<std::int64_t>(std::time(nullptr));
-}
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 bool is_unique_violation(int rc) {
@@ -258,7 +254,7 @@ Account SqliteConfigStore::add_account(const NewAccount& a) {
       "created_at, weight, max_concurrency, enabled_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)");
   ins.bind(1, a.name).bind(2, a.base_url).bind_blob(3, sealed).bind(4, models);
   ins.bind(5, a.ca_file).bind(6, acc.created_at).bind(7, std::int64_t{a.weight});
-  ins.bind(8, std::int64_t{a.max_concurrency}).bind(9, now_ms());
+  ins.bind(8, std::int64_t{a.max_concurrency}).bind(9, unix_now_ms());
   int rc = ins.step_code();
   if (is_unique_violation(rc))
     throw StoreError(Kind::kAlreadyExists, "account '" + a.name + "' already exists");
@@ -282,7 +278,7 @@ std::vector<Account> SqliteConfigStore::list_accounts() {
 void SqliteConfigStore::set_account_enabled(std::string_view name, bool enabled) {
   if (!enabled) return set_enabled("accounts", "account", name, false);
   Stmt up(db_, "UPDATE accounts SET enabled = 1, enabled_at = ? WHERE name = ?");
-  up.bind(1, now_ms()).bind(2, name);
+  up.bind(1, unix_now_ms()).bind(2, name);
   up.step();
   if (sqlite3_changes(db_) == 0)
     throw StoreError(Kind::kNotFound, "account '" + std::string(name) + "' not found");

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "base/unix_time.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/statement.hpp"
 
@@ -10,11 +11,6 @@ namespace {
 
 using sqlite::Stmt;
 using sqlite::Transaction;
-
-std::int64_t wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 bool live(std::int64_t expire_at_ms, std::int64_t now) {
   return expire_at_ms == 0 || expire_at_ms > now;
@@ -39,7 +35,7 @@ void SqliteCounterSnapshotStore::write(const std::vector<limits::CounterRow>& ro
     ins.reset();
   }
   Stmt expired(db_, "DELETE FROM quota_counters WHERE expire_at_ms > 0 AND expire_at_ms <= ?");
-  expired.bind(1, wall_ms());
+  expired.bind(1, unix_now_ms());
   expired.step();
   tx.commit();
 }

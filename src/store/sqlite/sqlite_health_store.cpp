@@ -4,6 +4,7 @@
 #include <chrono>
 #include <limits>
 
+#include "base/unix_time.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/statement.hpp"
 
@@ -12,11 +13,6 @@ namespace {
 
 using sqlite::Stmt;
 using sqlite::Transaction;
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -55,7 +51,7 @@ void SqliteHealthStore::write(const std::vector<AccountHealthRow>& rows,
     }
   }
   Stmt old(db_, "DELETE FROM account_events WHERE at_ms < ?");
-  old.bind(1, now_ms() - kEventRetentionMs);
+  old.bind(1, unix_now_ms() - kEventRetentionMs);
   old.step();
   Stmt excess(db_,
               "DELETE FROM account_events WHERE id <= "
