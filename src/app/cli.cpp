@@ -12,6 +12,7 @@
 
 #include "app/cli_internal.hpp"
 #include "app/server.hpp"
+#include "base/log.hpp"
 #include "store/redis/usage_reader.hpp"
 #include "store/store_factory.hpp"
 
@@ -167,22 +168,28 @@ int run_cli(int argc, char** argv) {
   g.data_dir_opt = app.add_option("--data-dir", g.data_dir, "Data directory (default ./data)");
   app.add_option("--config", g.config_file, "TOML config file");
 
-  std::string listen, region;
+  std::string listen, region, node;
   auto* serve = app.add_subcommand("serve", "Run the relay");
   auto* listen_opt = serve->add_option("--listen", listen, "HOST:PORT to listen on");
+  auto name_check = [](const std::string& v) {
+    for (unsigned char c : v)
+      if (!std::isalnum(c) && c != '-' && c != '_' && c != '.')
+        return std::string("may hold only letters, digits, '-', '_' and '.'");
+    return std::string();
+  };
   auto* region_opt =
       serve->add_option("--region", region, "This node's region: egresses there are preferred")
-          ->check([](const std::string& v) {
-            for (unsigned char c : v)
-              if (!std::isalnum(c) && c != '-' && c != '_' && c != '.')
-                return std::string("may hold only letters, digits, '-', '_' and '.'");
-            return std::string();
-          });
+          ->check(name_check);
+  auto* node_opt =
+      serve->add_option("--node", node, "This node's name in records (default: the host name)")
+          ->check(name_check);
   serve->callback([&] {
     g.action = [&] {
       Config cfg = g.config();
       if (listen_opt->count() > 0) cfg.server.listen = listen;
       if (region_opt->count() > 0) cfg.server.region = region;
+      if (node_opt->count() > 0) cfg.server.node = node;
+      log::use_json(cfg.log.format == "json");
       auto store = store::open_config_store(cfg);
       return run_server(cfg, std::move(store));
     };
@@ -192,6 +199,8 @@ int run_cli(int argc, char** argv) {
   cli::add_key_commands(app, g);
   cli::add_account_commands(app, g);
   cli::add_egress_commands(app, g);
+  cli::add_usage_command(app, g);
+  cli::add_records_command(app, g);
 
   std::string url, key;
   auto* cc =

@@ -38,6 +38,9 @@ void add_account_commands(CLI::App& app, Globals& g);
 void add_account_views(CLI::App& account, Globals& g);
 // egress add|list|remove|verify (cli_egress.cpp).
 void add_egress_commands(CLI::App& app, Globals& g);
+void add_usage_command(CLI::App& app, Globals& g);
+// records: the per-request metadata records as JSON lines (cli_records.cpp).
+void add_records_command(CLI::App& app, Globals& g);
 
 // The six admission-limit flags (--rps … --monthly-tokens) of tenant add|set and key add|set,
 // all validated alike (cli_tenant.cpp).

@@ -58,6 +58,7 @@ constexpr std::array kFields = {
     RELAY_FIELD(server, body_timeout_ms),
     RELAY_FIELD(server, keepalive_timeout_ms),
     RELAY_FIELD(server, region),
+    RELAY_FIELD(server, node),
     RELAY_FIELD(upstream, connect_timeout_ms),
     RELAY_FIELD(upstream, first_byte_timeout_ms),
     RELAY_FIELD(upstream, stream_first_byte_timeout_ms),
@@ -67,6 +68,7 @@ constexpr std::array kFields = {
     RELAY_FIELD(store, data_dir),
     RELAY_FIELD(store, master_key_file),
     RELAY_FIELD(log, level),
+    RELAY_FIELD(log, format),
     RELAY_FIELD(redis, url),
     RELAY_FIELD(redis, failure_mode),
     RELAY_BOUNDED(redis, timeout_ms, 1, 60'000),
@@ -76,6 +78,11 @@ constexpr std::array kFields = {
     RELAY_BOUNDED(egress, probe_interval_ms, 0, kDayMs),
     RELAY_BOUNDED(egress, probe_timeout_ms, 10, 600'000),
     RELAY_BOUNDED(egress, down_retry_ms, 100, kDayMs),
+    RELAY_BOUNDED(records, retention_days, 1, 36'500),
+    RELAY_BOUNDED(records, aggregate_retention_days, 1, 36'500),
+    RELAY_BOUNDED(records, retention_interval_ms, 1000, kDayMs),
+    RELAY_FIELD(alerts, webhook_url),
+    RELAY_BOUNDED(alerts, webhook_timeout_ms, 100, 600'000),
     RELAY_POOL(half_open_successes, half_open_successes, 1, 1000),
     RELAY_POOL(ewma_alpha, ewma_alpha, 0, 0),  // a double in (0, 1]: see check_double
     RELAY_POOL(affinity_ttl_ms, affinity_ttl, 0, 7 * kDayMs),
@@ -151,7 +158,12 @@ std::string check_string(const Field& f, const std::string& v) {
     auto r = redis::parse_url(v);
     if (!r.endpoint) return r.error;  // never echoes the url: it may hold a password
   }
-  if (f.section == "server" && f.key == "region") {
+  if (f.section == "log" && f.key == "format" && v != "json" && v != "text")
+    return "'" + v + "' is not one of json, text";
+  if (f.section == "alerts" && f.key == "webhook_url" && !v.empty() && !v.starts_with("http://") &&
+      !v.starts_with("https://"))
+    return "must start with http:// or https://";
+  if (f.section == "server" && (f.key == "region" || f.key == "node")) {
     for (unsigned char c : v)
       if (!std::isalnum(c) && c != '-' && c != '_' && c != '.')
         return "'" + v + "' may hold only letters, digits, '-', '_' and '.'";
@@ -316,7 +328,7 @@ Config load_config(const std::string& path_or_empty) {
     if (!is_section(section))
       throw std::runtime_error(fmt::format(
           "config file {}: unknown section or key '{}' (known sections: server, upstream, "
-          "store, log, redis, limits, admin, egress, pool)",
+          "store, log, redis, limits, admin, egress, records, alerts, pool)",
           path, section));
     const toml::table* table = section_node.as_table();
     if (!table)

@@ -18,6 +18,7 @@ struct ServerConfig {
   std::int64_t body_timeout_ms = 60'000;                  // body not complete -> 408
   std::int64_t keepalive_timeout_ms = 60'000;             // idle keep-alive connection closed
   std::string region;  // this node's region: its accounts' egresses there are preferred
+  std::string node;    // this node's name in records and metrics; empty: the host name
 };
 
 struct UpstreamConfig {
@@ -54,7 +55,7 @@ struct EgressConfig {
 };
 
 struct AdminConfig {
-  std::string listen;  // e.g. "127.0.0.1:9464"; empty: no admin listener
+  std::string listen = "127.0.0.1:9464";  // GET /metrics; empty: no admin listener
 };
 
 struct LimitsConfig {
@@ -63,6 +64,21 @@ struct LimitsConfig {
 
 struct LogConfig {
   std::string level = "info";
+  std::string format = "json";  // "json": one JSON object per line; "text": for a terminal
+};
+
+// [records]: the metadata records and their daily aggregates (docs/records.md).
+struct RecordsConfig {
+  std::int64_t retention_days = 30;                // per-request records older than this go
+  std::int64_t aggregate_retention_days = 400;     // daily aggregates older than this go
+  std::int64_t retention_interval_ms = 3'600'000;  // how often the retention job runs
+};
+
+// [alerts]: quota threshold events (80 % and 100 %), logged and counted always, and POSTed to
+// webhook_url when one is set (docs/limits.md#quota-alerts).
+struct AlertsConfig {
+  std::string webhook_url;  // http(s)://...; empty: no webhook
+  std::int64_t webhook_timeout_ms = 5000;
 };
 
 struct Config {
@@ -74,6 +90,8 @@ struct Config {
   LimitsConfig limits;
   AdminConfig admin;
   EgressConfig egress;
+  RecordsConfig records;
+  AlertsConfig alerts;
   pool::PoolConfig pool;  // [pool]: durations as *_ms integers, cool-downs per failure class
 };
 

@@ -20,10 +20,18 @@
 #include "app/egress_prober.hpp"
 #include "app/health_recorder.hpp"
 #include "app/listener.hpp"
+#include "app/metrics_page.hpp"
 #include "app/prober.hpp"
+#include "app/record_journal.hpp"
 #include "app/snapshot_poller.hpp"
+#include "app/webhook_sender.hpp"
+#include "base/unix_time.hpp"
+#include "metrics/request_metrics.hpp"
 #include "pool/account_pool.hpp"
+#include "records/retention.hpp"
 #include "relay/pipeline.hpp"
+#include "relay/quota_alerts.hpp"
+#include "relay/record.hpp"
 #include "store/store_factory.hpp"
 #include "upstream/curl_multi.hpp"
 
@@ -37,10 +45,11 @@ namespace {
 // lives on one thread from accept to settle and no request state is shared between threads.
 struct IoThread {
   IoThread(const Config& cfg, store::SnapshotSource& snapshots, pool::AccountPool& pool,
-           pool::EgressPool& egresses, CounterBackend& backend, int index, PipelineStats& stats)
+           pool::EgressPool& egresses, CounterBackend& backend, int index, PipelineStats& stats,
+           PipelineSinks sinks)
       : multi(io),
         counters(backend.for_thread(io, index)),
-        pipeline(cfg, snapshots, pool, egresses, counters.store(), multi, stats) {}
+        pipeline(cfg, snapshots, pool, egresses, counters.store(), multi, stats, sinks) {}
   asio::io_context io{1};
   upstream::CurlMulti multi;
   ThreadCounters counters;
@@ -48,28 +57,6 @@ struct IoThread {
   std::unique_ptr<Listener> listener;
   std::thread thread;
 };
-
-std::string render_metrics(const PipelineStats& stats, CounterBackend& counters) {
-  std::string out;
-  append_metric(out, "codex_relay_requests_total", "counter",
-                "Requests received on the API listener.", static_cast<double>(stats.total.load()));
-  append_metric(out, "codex_relay_requests_active", "gauge", "Requests in flight.",
-                static_cast<double>(stats.active.load()));
-  append_metric(out, "codex_relay_limits_shared", "gauge",
-                "1 when tenant-limit counters are shared through Redis, 0 when in-process.",
-                counters.shared() ? 1 : 0);
-  const auto& f = counters.fallback_stats();
-  append_metric(out, "codex_relay_limits_fail_open_active", "gauge",
-                "1 while Redis is unavailable and admission uses this node's local limits.",
-                f.degraded.load() ? 1 : 0);
-  append_metric(out, "codex_relay_limits_fail_open_outages_total", "counter",
-                "Times Redis became unavailable and admission fell back to local limits.",
-                static_cast<double>(f.outages.load()));
-  append_metric(out, "codex_relay_limits_fail_open_calls_total", "counter",
-                "Counter-store calls answered locally because Redis could not answer.",
-                static_cast<double>(f.local_answers.load()));
-  return out;
-}
 
 void print_first_run_help(const store::Snapshot& snap, const std::string& listen,
                           const Config& cfg) {
@@ -122,6 +109,41 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   };
   poller.load_now();  // fail fast on a broken store, before any port opens
 
+  // Metadata records: this process's journal, consumed into the usage store (docs/records.md).
+  std::unique_ptr<store::UsageStore> usage_store;
+  std::unique_ptr<records::JournalQueue> journal;
+  try {
+    usage_store = store::open_usage_store(cfg);
+    journal = open_record_journal(cfg.store.data_dir, *usage_store,
+                                  [&cfg] { return store::open_usage_store(cfg); });
+  } catch (const std::exception& e) {
+    spdlog::error("cannot open the metadata-record journal: {}", e.what());
+    return 1;
+  }
+  // Old records and aggregates go on their own thread and connection (docs/records.md).
+  records::RetentionJob retention(
+      [&cfg] { return store::open_usage_store(cfg); },
+      {cfg.records.retention_days, cfg.records.aggregate_retention_days},
+      std::chrono::milliseconds(cfg.records.retention_interval_ms), [] { return unix_now_ms(); });
+  const std::string node = node_name(cfg);
+  metrics::RequestMetrics request_metrics;
+  RecordSink records(
+      journal.get(),
+      [&request_metrics](const records::UsageRecord& r) { request_metrics.observe(r); }, node,
+      cfg.server.region);
+  // Quota threshold alerts (docs/limits.md#quota-alerts): logged and counted always, and posted
+  // to the webhook from its own thread when one is set. Both outlive the io threads below.
+  std::optional<WebhookSender> webhook;
+  if (!cfg.alerts.webhook_url.empty())
+    webhook.emplace(cfg.alerts.webhook_url,
+                    std::chrono::milliseconds(cfg.alerts.webhook_timeout_ms));
+  QuotaAlerts alerts(webhook ? std::function<void(std::string)>(
+                                   [&webhook](std::string j) { webhook->post(std::move(j)); })
+                             : std::function<void(std::string)>());
+  PipelineSinks sinks;
+  sinks.records = &records;
+  sinks.alerts = &alerts;
+
   int n = cfg.server.threads > 0
               ? cfg.server.threads
               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -138,7 +160,8 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   Endpoint where = parse_endpoint(cfg.server.listen);
   try {
     for (int i = 0; i < n; ++i) {
-      auto t = std::make_unique<IoThread>(cfg, snapshots, pool, egresses, counters, i, stats);
+      auto t =
+          std::make_unique<IoThread>(cfg, snapshots, pool, egresses, counters, i, stats, sinks);
       t->listener = std::make_unique<Listener>(t->io, where, t->pipeline, limits);
       where.port = t->listener->port();  // port 0: the others share the first one's port
       threads.push_back(std::move(t));
@@ -148,7 +171,9 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     return 1;
   }
   // The admin listener shares the first io thread: a scrape is rare and cheap.
-  AdminHandler admin([&stats, &counters] { return render_metrics(stats, counters); });
+  const MetricSources sources{stats, counters, *journal, request_metrics,
+                              pool,  egresses, alerts,   webhook ? &*webhook : nullptr};
+  AdminHandler admin([&sources] { return render_metrics(sources); });
   std::unique_ptr<Listener> admin_listener;
   if (!cfg.admin.listen.empty()) {
     try {
@@ -160,16 +185,17 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     }
   }
   std::string bound = where.host + ":" + std::to_string(where.port);
-  spdlog::info("codex-relay {} serving with {} io threads; data dir {}; region {}",
-               CODEX_RELAY_VERSION, n, cfg.store.data_dir,
+  spdlog::info("codex-relay {} serving with {} io threads; data dir {}; node {}; region {}",
+               CODEX_RELAY_VERSION, n, cfg.store.data_dir, node,
                cfg.server.region.empty() ? "(none)" : cfg.server.region);
   print_first_run_help(*snapshots.get(), bound, cfg);
-  std::cout << "codex-relay listening on http://" << bound << std::endl;
+  // The admin line first: whoever waits for "listening on" has both once it appears.
   if (admin_listener) {
     std::cout << "codex-relay admin listening on http://" << parse_endpoint(cfg.admin.listen).host
               << ":" << admin_listener->port() << std::endl;
     admin_listener->start();
   }
+  std::cout << "codex-relay listening on http://" << bound << std::endl;
 
   poller.start();
   bool stopping = false;
@@ -230,6 +256,9 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     for (auto& t : threads) (void)t.release();
   }
   threads.clear();
+  webhook.reset();  // stops its thread; its curl handle must go before curl_global_cleanup
+  journal->stop();  // every settled request's record is in the store before the exit
+  retention.stop();
   curl_global_cleanup();
   spdlog::info("stopped");
   return 0;

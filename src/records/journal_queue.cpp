@@ -35,22 +35,21 @@ struct JournalQueue::Batch {
 };
 
 JournalQueue::JournalQueue(const std::string& data_dir, store::UsageStore& store,
-                           JournalOptions opts)
-    : dir_(data_dir + "/journal"), path_(path_in(data_dir)), store_(store), opts_(opts) {
+                           const JournalOptions& opts)
+    : dir_(data_dir + "/journal"), path_(path_in(data_dir, opts.name)), store_(store), opts_(opts) {
   opts_.batch_size = std::max<std::size_t>(opts_.batch_size, 1);  // 0 would never progress
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);  // a failure resurfaces from mkdir
   if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
     throw std::runtime_error("cannot create " + dir_ + ": " + std::strerror(errno));
   // Two processes consuming one journal would store its records twice.
-  const std::string lock = dir_ + "/usage.lock";
+  const std::string lock = dir_ + "/" + opts_.name + ".lock";
   lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     if (lock_fd_ >= 0) ::close(lock_fd_);
-    throw std::runtime_error(err == EWOULDBLOCK
-                                 ? path_ + " is in use by another codex-relay process"
-                                 : "cannot lock " + lock + ": " + std::strerror(err));
+    if (err == EWOULDBLOCK) throw JournalBusy(path_ + " is in use by another codex-relay process");
+    throw std::runtime_error("cannot lock " + lock + ": " + std::strerror(err));
   }
   try {
     open_journal();
@@ -67,12 +66,12 @@ JournalQueue::~JournalQueue() {
   ::close(lock_fd_);  // after the threads: no other process may consume until they are gone
 }
 
-std::string JournalQueue::path_in(const std::string& data_dir) {
-  return data_dir + "/journal/usage.journal";
+std::string JournalQueue::path_in(const std::string& data_dir, std::string_view name) {
+  return data_dir + "/journal/" + std::string(name) + ".journal";
 }
 
 void JournalQueue::open_journal() {
-  const std::int64_t stored = store_.journal_offset();
+  const std::int64_t stored = store_.journal_offset(opts_.name);
   file_ = journal::open_existing(path_);
   if (!file_) file_ = journal::create(path_, dir_, stored, true);
   end_ = file_->end();
@@ -251,7 +250,7 @@ bool JournalQueue::consume() {
       if (b.next == i) break;  // no whole line left in this read
       const std::int64_t offset = consumed_ + static_cast<std::int64_t>(b.next - i);
       try {
-        store_.append(b.records, offset);
+        store_.append(b.records, opts_.name, offset);
       } catch (const std::exception& e) {
         spdlog::warn("usage journal: cannot store records (will retry): {}", e.what());
         return progressed;

@@ -21,7 +21,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "records/event_queue.hpp"
@@ -31,6 +33,9 @@
 namespace relay::records {
 
 struct JournalOptions {
+  // The journal's name: its files are journal/<name>.journal and journal/<name>.lock, and the
+  // store keeps its offset under it. Processes sharing a data dir each take their own name.
+  std::string name = "usage";
   std::chrono::milliseconds sync_interval{50};
   std::chrono::milliseconds consume_interval{50};
   std::size_t batch_size = 500;                        // records per transaction
@@ -46,13 +51,20 @@ struct JournalStats {
   std::int64_t pending_bytes = 0;  // appended but not yet consumed
 };
 
+// Another JournalQueue (in this process or another) holds the journal's lock.
+class JournalBusy : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class JournalQueue final : public EventQueue {
  public:
   // Opens (creating if needed, mode 0700/0600) the journal, reconciles it with the store's
   // offset and starts the two threads; the consumer begins with whatever an earlier run left
-  // unconsumed. Throws std::runtime_error when the journal cannot be opened or created, or when
-  // another JournalQueue (in this process or another) has it open.
-  JournalQueue(const std::string& data_dir, store::UsageStore& store, JournalOptions opts = {});
+  // unconsumed. Throws JournalBusy when another JournalQueue (in this process or another) has
+  // it open, std::runtime_error when it cannot be opened or created.
+  JournalQueue(const std::string& data_dir, store::UsageStore& store,
+               const JournalOptions& opts = {});
   ~JournalQueue() override;  // stop()
   JournalQueue(const JournalQueue&) = delete;
   JournalQueue& operator=(const JournalQueue&) = delete;
@@ -63,7 +75,7 @@ class JournalQueue final : public EventQueue {
   void stop() override;
 
   JournalStats stats() const;
-  static std::string path_in(const std::string& data_dir);
+  static std::string path_in(const std::string& data_dir, std::string_view name = "usage");
 
  private:
   struct Batch;

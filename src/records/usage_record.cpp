@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <limits>
 
+#include "base/utf8.hpp"
+
 namespace relay::records {
 namespace {
 
@@ -78,34 +80,9 @@ constexpr std::array<Field, 24> kFields{
     text("client_family", &UsageRecord::client_family),
 };
 
-bool cont(unsigned char c) {
-  return (c & 0xC0) == 0x80;
-}
-
-// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlongs, no surrogates,
-// nothing above U+10FFFF), or 0 when it is not one.
-std::size_t utf8_len(std::string_view s, std::size_t i) {
-  auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = at(0);
-  const std::size_t left = s.size() - i;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) return left >= 2 && cont(at(1)) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (left < 3 || !cont(at(1)) || !cont(at(2))) return 0;
-    if ((c == 0xE0 && at(1) < 0xA0) || (c == 0xED && at(1) > 0x9F)) return 0;
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (left < 4 || !cont(at(1)) || !cont(at(2)) || !cont(at(3))) return 0;
-    if ((c == 0xF0 && at(1) < 0x90) || (c == 0xF4 && at(1) > 0x8F)) return 0;
-    return 4;
-  }
-  return 0;
-}
-
 bool valid_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = utf8_len(s, i);
+    const std::size_t n = utf8_sequence_length(s, i);
     if (n == 0) return false;
     i += n;
   }
@@ -119,7 +96,7 @@ void append_string(std::string& out, std::string_view s, bool path) {
   std::size_t kept = 0;
   char pct[4];
   for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = utf8_len(s, i);
+    const std::size_t n = utf8_sequence_length(s, i);
     std::string_view ch = s.substr(i, n);
     if (n == 0) {
       std::snprintf(pct, sizeof pct, "%%%02X", static_cast<unsigned char>(s[i]));

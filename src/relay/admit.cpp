@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/unix_time.hpp"
+#include "relay/quota_alerts.hpp"
 
 namespace relay {
 
@@ -145,7 +146,8 @@ namespace {
 struct Scope {
   const std::string* name;  // in counter keys
   const store::TenantLimits* limits;
-  const char* who;  // for messages: "tenant" or "key"
+  const char* who;          // for messages: "tenant" or "key"
+  std::string_view key_id;  // for alerts: "" for the tenant's own quotas
 };
 
 struct RateLimiter {
@@ -199,9 +201,13 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
   a.tenant = key.tenant_name;
   a.limits = key.limits;
   a.key_limits = key.key_limits;
-  if (!key.key_id.empty()) a.key_scope = counter_scope(key.tenant_name, key.key_id);
-  std::vector<Scope> scopes{{&a.tenant, &a.limits, "tenant"}};
-  if (!a.key_scope.empty()) scopes.push_back({&a.key_scope, &a.key_limits, "key"});
+  a.alerts = opts.alerts;
+  if (!key.key_id.empty()) {
+    a.key_id = key.key_id;
+    a.key_scope = counter_scope(key.tenant_name, key.key_id);
+  }
+  std::vector<Scope> scopes{{&a.tenant, &a.limits, "tenant", {}}};
+  if (!a.key_scope.empty()) scopes.push_back({&a.key_scope, &a.key_limits, "key", a.key_id});
   const std::vector<RateLimiter> limiters = rate_limiters(scopes);
 
   // Quotas: checked here, charged at settle (tokens) or now (requests).
@@ -303,10 +309,12 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
   // the quota's atomic check: requests admitted at the same moment (on any node) may all have
   // read the last free slot above, and only those whose own count stays within the limit keep
   // it; the others take their counts back and are refused.
+  std::array<std::int64_t, 2> counted{};  // per scope, for the alerts
   for (std::size_t i = 0; i < scopes.size(); ++i) {
     const Scope& s = scopes[i];
     const std::int64_t used = co_await counters.add_counter(
         limits::usage_key(*s.name, day, "requests"), 1, day_end + 86'400'000, now_ms);
+    counted.at(i) = used;
     const std::int64_t limit = s.limits->daily_requests;
     if (limit <= 0 || used <= limit) continue;
     for (std::size_t j = 0; j <= i; ++j)
@@ -318,6 +326,11 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
     if (a.lease) co_await release_leases(std::move(a.lease));
     co_return a;
   }
+  // Only now: a count that a later scope's refusal took back crossed nothing.
+  if (a.alerts)
+    for (std::size_t i = 0; i < scopes.size(); ++i)
+      a.alerts->on_count(a.tenant, scopes[i].key_id, "daily_requests", counted.at(i) - 1,
+                         counted.at(i), scopes[i].limits->daily_requests, utc_day(now_ms));
 
   if (a.lease) asio::co_spawn(a.lease->timer.get_executor(), keep_lease(a.lease), asio::detached);
   co_return a;
@@ -328,14 +341,27 @@ asio::awaitable<void> Admission::settle(limits::CounterStore& counters, std::int
   if (lease) co_await release_leases(std::move(lease));
   if (tokens <= 0 || refused) co_return;
   // Kept a day past the period, so `tenant show` can still read a period that just ended.
-  const std::string day = "day:" + utc_day(now_ms), month = "month:" + utc_month(now_ms);
-  const std::array<const std::string*, 2> scopes{&tenant, &key_scope};
-  for (const std::string* s : scopes) {
-    if (s->empty()) continue;
-    co_await counters.add_counter(limits::usage_key(*s, day, "tokens"), tokens,
-                                  utc_day_end_ms(now_ms) + 86'400'000, now_ms);
-    co_await counters.add_counter(limits::usage_key(*s, month, "tokens"), tokens,
-                                  utc_month_end_ms(now_ms) + 86'400'000, now_ms);
+  const std::string day = utc_day(now_ms), month = utc_month(now_ms);
+  const std::string day_key = "day:" + day, month_key = "month:" + month;
+  struct Charged {
+    const std::string* scope;
+    std::string_view key_id;
+    const store::TenantLimits* limits;
+  };
+  const std::array<Charged, 2> scopes{{{&tenant, {}, &limits}, {&key_scope, key_id, &key_limits}}};
+  for (const Charged& s : scopes) {
+    if (s.scope->empty()) continue;
+    const std::int64_t daily =
+        co_await counters.add_counter(limits::usage_key(*s.scope, day_key, "tokens"), tokens,
+                                      utc_day_end_ms(now_ms) + 86'400'000, now_ms);
+    const std::int64_t monthly =
+        co_await counters.add_counter(limits::usage_key(*s.scope, month_key, "tokens"), tokens,
+                                      utc_month_end_ms(now_ms) + 86'400'000, now_ms);
+    if (!alerts) continue;
+    alerts->on_count(tenant, s.key_id, "daily_tokens", daily - tokens, daily,
+                     s.limits->daily_tokens, day);
+    alerts->on_count(tenant, s.key_id, "monthly_tokens", monthly - tokens, monthly,
+                     s.limits->monthly_tokens, month);
   }
 }
 

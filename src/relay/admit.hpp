@@ -17,8 +17,13 @@
 
 namespace relay {
 
+class QuotaAlerts;
+
 struct AdmitOptions {
   std::int64_t lease_ttl_ms = 60'000;
+  // Told of every quota counter move that has a limit (admit's request count, settle's
+  // tokens); not owned, must outlive every Admission made with it. nullptr: no alerts.
+  QuotaAlerts* alerts = nullptr;
 };
 
 // What admission decided, and what settle must undo or charge.
@@ -43,8 +48,10 @@ class Admission {
 
   std::string tenant;
   store::TenantLimits limits;
+  std::string key_id;
   std::string key_scope;  // counter_scope(tenant, key id); empty for a key without an id
   store::TenantLimits key_limits;
+  QuotaAlerts* alerts = nullptr;  // AdmitOptions::alerts, for settle's token counts
   struct LeaseKeeper;
   std::shared_ptr<LeaseKeeper> lease;  // renews the leases (tenant's, key's) until settle
 };

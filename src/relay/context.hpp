@@ -1,6 +1,7 @@
 #pragma once
 // What one request carries from phase to phase. Owned by the pipeline's coroutine.
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,12 +22,17 @@ enum class Outcome {
 
 std::string_view to_string(Outcome o);
 
+class RecordSink;
+
 struct RequestContext {
   std::string request_id;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::int64_t started_unix_ms = 0;  // the same instant on the wall clock, for the record
   std::string method;
   std::string path;
-  store::SnapshotPtr snapshot;                      // the config this request sees, start to end
+  std::string client_family;    // client_family.hpp: a fixed name, never a header's value
+  std::int64_t bytes_in = 0;    // request body
+  store::SnapshotPtr snapshot;  // the config this request sees, start to end
   const store::SnapshotKey* key = nullptr;          // identify
   BodyInfo body;                                    // inspect
   const store::SnapshotAccount* account = nullptr;  // route: the account of the last attempt
@@ -39,7 +45,16 @@ struct RequestContext {
   std::string_view error_code;  // relay-made error code, if any
   Outcome outcome = Outcome::kOk;
   std::optional<std::chrono::milliseconds> first_byte;  // to the client
+  std::int64_t bytes_out = 0;                           // response body bytes sent
   sse::Usage usage;
+  bool usage_expected = false;  // a stream or JSON answer that should have carried usage
+  // The relay asked for a chat stream's usage chunk on the client's behalf (usage_option.hpp)
+  // and takes it out of what the client gets.
+  bool strip_usage_chunk = false;
+
+  // Where the request's metadata record goes (record.hpp); null: no record (local routes).
+  RecordSink* records = nullptr;
+  bool recorded = false;  // the record has been handed over; it is written once
 };
 
 }  // namespace relay

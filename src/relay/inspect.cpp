@@ -42,6 +42,7 @@ InspectResult inspect(const http::Request& req) {
   if (!obj["model"].get(sv)) r.info.model = std::string(sv);
   bool b = false;
   if (!obj["stream"].get(b)) r.info.stream = b;
+  r.info.stream_options = !obj["stream_options"].error();
   if (!obj["prompt_cache_key"].get(sv)) r.info.prompt_cache_key = std::string(sv);
   return r;
 }

@@ -13,6 +13,7 @@ struct BodyInfo {
   bool json = false;  // the body was parsed as JSON
   std::string model;
   bool stream = false;
+  bool stream_options = false;  // the body has a "stream_options" member (any value)
   std::string prompt_cache_key;
 };
 

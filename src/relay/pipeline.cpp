@@ -4,16 +4,20 @@
 
 #include <ctime>
 
+#include "base/log.hpp"
 #include "base/unix_time.hpp"
 #include "limits/counter_store.hpp"
 #include "relay/admit.hpp"
+#include "relay/client_family.hpp"
 #include "relay/exchange.hpp"
 #include "relay/failover.hpp"
 #include "relay/forward.hpp"
 #include "relay/identify.hpp"
 #include "relay/inspect.hpp"
 #include "relay/local_routes.hpp"
+#include "relay/record.hpp"
 #include "relay/settle.hpp"
+#include "relay/usage_option.hpp"
 #include "upstream/transfer.hpp"
 
 namespace relay {
@@ -30,6 +34,28 @@ struct ActiveGuard {
   ~ActiveGuard() { stats.active.fetch_sub(1, std::memory_order_relaxed); }
   PipelineStats& stats;
 };
+
+struct StreamGuard {
+  StreamGuard(PipelineStats& s, bool on) : stats(on ? &s : nullptr) {
+    if (stats) stats->streams.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~StreamGuard() {
+    if (stats) stats->streams.fetch_sub(1, std::memory_order_relaxed);
+  }
+  StreamGuard(const StreamGuard&) = delete;
+  StreamGuard& operator=(const StreamGuard&) = delete;
+  PipelineStats* stats;
+};
+
+// The fields every request's context starts with, whatever happens to it next.
+void begin(RequestContext& ctx, const http::Request& req) {
+  ctx.request_id = request_id_for(req.headers);
+  ctx.started_unix_ms = unix_now_ms();
+  ctx.method = req.method;
+  ctx.path = std::string(req.path());
+  ctx.client_family = client_family(req.headers);
+  ctx.bytes_in = static_cast<std::int64_t>(req.body.size());
+}
 
 // How a committed attempt ended, for the account's health. A client that hangs up says
 // nothing about the account.
@@ -59,9 +85,7 @@ pool::AttemptOutcome outcome_for_pool(const RequestContext& ctx,
 asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter& out) {
   ActiveGuard active(stats_);
   RequestContext ctx;
-  ctx.request_id = request_id_for(req.headers);
-  ctx.method = req.method;
-  ctx.path = std::string(req.path());
+  begin(ctx, req);
   ctx.snapshot = snapshots_.get();
 
   // 1. accept: http/session.cpp has read the request within its size and time limits.
@@ -71,6 +95,7 @@ asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter&
     co_await answer_local(local, ctx, out);
     co_return settle(ctx);
   }
+  ctx.records = sinks_.records;  // every API request has a record; health checks do not
 
   // 2. identify: the relay key gives the tenant.
   auto who = identify(*ctx.snapshot, req.headers, std::time(nullptr));
@@ -84,13 +109,15 @@ asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter&
   // store that cannot answer (fail-closed Redis) refuses limited tenants only.
   AdmitOptions admit_opts;
   admit_opts.lease_ttl_ms = cfg_.limits.lease_ttl_ms;
+  admit_opts.alerts = sinks_.alerts;
   Admission admission;
   bool counted = true;
   try {
     admission = co_await admit(*ctx.key, counters_, admit_opts, unix_now_ms());
   } catch (const limits::Unavailable& e) {
     counted = false;
-    spdlog::warn("request {}: tenant limits unavailable: {}", ctx.request_id, e.what());
+    log::event(spdlog::level::warn, "tenant_limits_unavailable",
+               {{"request_id", ctx.request_id}, {"error", e.what()}});
   }
   if (!counted && any_limit_set(*ctx.key)) {
     co_await respond_error(ctx, out, ErrorCode::kLimitsUnavailable, {}, 1);
@@ -115,7 +142,8 @@ asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter&
                                 unix_now_ms());
     } catch (const limits::Unavailable& e) {
       // The lease expires after its TTL; these tokens go uncounted.
-      spdlog::warn("request {}: tenant usage not charged: {}", ctx.request_id, e.what());
+      log::event(spdlog::level::warn, "tenant_usage_not_charged",
+                 {{"request_id", ctx.request_id}, {"error", e.what()}});
     }
   }
   settle(ctx, detail);
@@ -131,6 +159,11 @@ asio::awaitable<std::string> Pipeline::forward_admitted(http::Request& req,
     co_return std::string();
   }
   ctx.body = std::move(inspected.info);
+  StreamGuard stream(stats_, ctx.body.stream);
+  if (wants_usage_option(ctx.path, ctx.body)) {
+    add_include_usage(req.body);  // after inspect, which may have parsed the body in place
+    ctx.strip_usage_chunk = true;
+  }
 
   // 5. route and 6. forward: an account by health and affinity, the request to it; a failure
   // before the first byte goes back to route for another account (failover.cpp).
@@ -156,9 +189,8 @@ asio::awaitable<std::string> Pipeline::forward_admitted(http::Request& req,
 asio::awaitable<void> Pipeline::reject(ErrorCode code, const http::Request& partial,
                                        http::ResponseWriter& out) {
   RequestContext ctx;
-  ctx.request_id = request_id_for(partial.headers);
-  ctx.method = partial.method;
-  ctx.path = std::string(partial.path());
+  begin(ctx, partial);
+  ctx.records = sinks_.records;
   co_await respond_error(ctx, out, code);
   settle(ctx);
 }
@@ -178,7 +210,12 @@ asio::awaitable<void> respond_error(RequestContext& ctx, http::ResponseWriter& o
   if (spec.status == 429)
     head.headers.push_back({"retry-after", std::to_string(std::max(1, retry_after_s))});
   head.content_length = body.size();
-  if (co_await out.send_head(head) && co_await out.send_body(body)) co_await out.finish();
+  ctx.bytes_out += static_cast<std::int64_t>(body.size());
+  if (!co_await out.send_head(head)) co_return;
+  ctx.first_byte = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - ctx.started);
+  record_once(ctx);  // before the body, which completes the response (record.hpp)
+  if (co_await out.send_body(body)) co_await out.finish();
 }
 
 }  // namespace relay

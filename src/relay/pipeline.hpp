@@ -21,25 +21,35 @@ class EgressPool;
 namespace limits {
 class CounterStore;
 }
+class RecordSink;
+class QuotaAlerts;
 
 // Counters shared by every io thread's pipeline.
 struct PipelineStats {
   std::atomic<long> active{0};
   std::atomic<long> total{0};
+  std::atomic<long> streams{0};  // admitted requests that asked for a stream, in flight
+};
+
+// What every pipeline shares beyond the config: where records, metrics and alerts go.
+struct PipelineSinks {
+  RecordSink* records = nullptr;  // null: no metadata records
+  QuotaAlerts* alerts = nullptr;  // null: no quota threshold events
 };
 
 class Pipeline final : public http::RequestHandler {
  public:
   Pipeline(const app::Config& cfg, store::SnapshotSource& snapshots, pool::AccountPool& pool,
            pool::EgressPool& egresses, limits::CounterStore& counters, upstream::CurlMulti& multi,
-           PipelineStats& stats)
+           PipelineStats& stats, PipelineSinks sinks = {})
       : cfg_(cfg),
         snapshots_(snapshots),
         pool_(pool),
         egresses_(egresses),
         counters_(counters),
         multi_(multi),
-        stats_(stats) {}
+        stats_(stats),
+        sinks_(sinks) {}
 
   boost::asio::awaitable<void> handle(http::Request& request, http::ResponseWriter& out) override;
   boost::asio::awaitable<void> reject(ErrorCode code, const http::Request& partial,
@@ -58,6 +68,7 @@ class Pipeline final : public http::RequestHandler {
   limits::CounterStore& counters_;
   upstream::CurlMulti& multi_;
   PipelineStats& stats_;
+  PipelineSinks sinks_;
 };
 
 // Writes a relay-made error in the error model and records it in ctx.

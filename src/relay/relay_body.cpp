@@ -3,7 +3,10 @@
 
 #include "relay/exchange.hpp"
 #include "relay/forward.hpp"
+#include "relay/record.hpp"
+#include "relay/usage_option.hpp"
 #include "sse/stream_tap.hpp"
+#include "sse/usage_chunk_filter.hpp"
 
 namespace relay {
 
@@ -43,6 +46,7 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
   std::string json_body;
   if (json) json_body = held;
   const bool responses = sse && is_responses_path(ctx.path);
+  ctx.usage_expected = responses || (sse && is_chat_completions_path(ctx.path));
 
   http::ResponseHead head;
   head.status = t.status();
@@ -52,6 +56,32 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
   if (!sse) head.content_length = t.content_length();
   ctx.status = head.status;
 
+  // Counts what goes out, and hands the record over before the bytes that complete the
+  // response (record.hpp): the terminal event of a stream, the last byte of a fixed length.
+  auto before_send = [&](std::size_t n) {
+    ctx.bytes_out += static_cast<std::int64_t>(n);
+    if (ctx.recorded) return;
+    const bool completes = sse ? tap.terminal_seen()
+                               : head.content_length && static_cast<std::size_t>(ctx.bytes_out) >=
+                                                            *head.content_length;
+    if (!completes) return;
+    if (json) ctx.usage = sse::usage_from_json_body(json_body);
+    if (sse) ctx.usage = tap.usage();
+    ctx.outcome = Outcome::kOk;
+    record_once(ctx);
+  };
+
+  // The client did not ask for the usage chunk the relay asked for (usage_option.hpp).
+  const bool strip = sse && ctx.strip_usage_chunk;
+  sse::UsageChunkFilter filter;
+  std::string filtered;
+  auto for_client = [&](std::string& raw) -> std::string& {
+    if (!strip) return raw;
+    filtered.clear();
+    filter.feed(raw, filtered);
+    return filtered;
+  };
+
   bool client_gone = false;
   out.watch_disconnect([&t, &client_gone] {
     client_gone = true;
@@ -59,7 +89,11 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
   });
   if (!co_await out.send_head(head)) client_gone = true;
   ctx.first_byte = std::chrono::duration_cast<milliseconds>(Clock::now() - ctx.started);
-  if (!client_gone && !held.empty() && !co_await out.send_body(held)) client_gone = true;
+  if (!client_gone && !held.empty()) {
+    std::string& data = for_client(held);
+    before_send(data.size());
+    if (!data.empty() && !co_await out.send_body(data)) client_gone = true;
+  }
   const milliseconds heartbeat(cfg.heartbeat_interval_ms);
   const bool heartbeats = sse && cfg.heartbeat_interval_ms > 0;  // 0 turns them off
   const milliseconds idle(cfg.idle_timeout_ms);
@@ -76,11 +110,21 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
         json = false;  // too big to read for usage: stop copying rather than keep a torn copy
         std::string().swap(json_body);
       }
-      if (!co_await out.send_body(chunk)) client_gone = true;
+      std::string& data = for_client(chunk);
+      before_send(data.size());
+      if (!data.empty() && !co_await out.send_body(data)) client_gone = true;
       last_sent = Clock::now();
       continue;
     }
-    if (t.done()) break;
+    if (t.done()) {
+      if (strip) {
+        filtered.clear();
+        filter.flush(filtered);  // an event the stream ended inside of goes out as it was
+        before_send(filtered.size());
+        if (!filtered.empty() && !co_await out.send_body(filtered)) client_gone = true;
+      }
+      break;
+    }
     auto deadline = t.last_progress() + idle;
     if (heartbeats) {
       // A heartbeat that fell due mid-event waits for the event's end or another interval,
@@ -99,8 +143,9 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
       break;
     }
     if (heartbeats && now - last_sent >= heartbeat && tap.at_boundary()) {
-      if (!co_await out.send_body(responses ? kResponsesHeartbeat : kCommentHeartbeat))
-        client_gone = true;
+      const std::string_view beat = responses ? kResponsesHeartbeat : kCommentHeartbeat;
+      before_send(beat.size());
+      if (!co_await out.send_body(beat)) client_gone = true;
       last_sent = Clock::now();
     }
   }
@@ -120,6 +165,7 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
   const bool cut_short = responses && !tap.terminal_seen();
   if (!failed && !cut_short) {
     ctx.outcome = Outcome::kOk;
+    record_once(ctx);  // a chunked body is complete with its last chunk, sent by finish()
     co_await out.finish();
     co_return;
   }
@@ -139,6 +185,8 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
   } else {
     tail += stream_error_event(code, "The upstream stream failed before it completed.");
   }
+  before_send(tail.size());
+  record_once(ctx);  // the error event completes the response for the client
   if (co_await out.send_body(tail)) co_await out.finish();
 }
 

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/log.hpp"
+#include "relay/record.hpp"
+
 namespace relay {
 
 std::string_view to_string(Outcome o) {
@@ -18,23 +21,35 @@ std::string_view to_string(Outcome o) {
   return "unknown";
 }
 
-void settle(const RequestContext& ctx, std::string_view detail) {
+void settle(RequestContext& ctx, std::string_view detail) {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
+  record_once(ctx);
   auto total = duration_cast<milliseconds>(std::chrono::steady_clock::now() - ctx.started);
-  spdlog::info(
-      "request id={} tenant={} method={} path={} model={} account={} egress={} status={} "
-      "outcome={} "
-      "code={} attempts={} first_byte_ms={} total_ms={} in={} cached={} out={}{}{}",
-      ctx.request_id, ctx.key ? std::string_view(ctx.key->tenant_name) : std::string_view("-"),
-      ctx.method, ctx.path.substr(0, 128),
-      ctx.body.model.empty() ? "-" : ctx.body.model.substr(0, 64),
-      ctx.account ? std::string_view(ctx.account->name) : std::string_view("-"),
-      ctx.egress.empty() ? std::string_view("-") : std::string_view(ctx.egress), ctx.status,
-      to_string(ctx.outcome), ctx.error_code.empty() ? std::string_view("-") : ctx.error_code,
-      ctx.attempts, ctx.first_byte ? ctx.first_byte->count() : -1, total.count(),
-      ctx.usage.input_tokens, ctx.usage.cached_tokens, ctx.usage.output_tokens,
-      detail.empty() ? "" : " detail=", detail.substr(0, 200));
+  const std::string_view none;
+  log::event(spdlog::level::info, "request",
+             {{"request_id", ctx.request_id},
+              {"tenant", ctx.key ? std::string_view(ctx.key->tenant_name) : none},
+              {"key_id", ctx.key ? std::string_view(ctx.key->key_id) : none},
+              {"method", ctx.method},
+              {"path", std::string_view(ctx.path).substr(0, 128)},
+              {"model", std::string_view(ctx.body.model).substr(0, 64)},
+              {"account", ctx.account ? std::string_view(ctx.account->name) : none},
+              {"egress", ctx.egress},
+              {"status", std::int64_t{ctx.status}},
+              {"outcome", to_string(ctx.outcome)},
+              {"code", ctx.error_code},
+              {"attempts", std::int64_t{ctx.attempts}},
+              {"first_byte_ms", ctx.first_byte ? ctx.first_byte->count() : std::int64_t{-1}},
+              {"total_ms", std::int64_t{total.count()}},
+              {"bytes_in", ctx.bytes_in},
+              {"bytes_out", ctx.bytes_out},
+              {"in", ctx.usage.input_tokens},
+              {"cached", ctx.usage.cached_tokens},
+              {"out", ctx.usage.output_tokens},
+              {"reasoning", ctx.usage.reasoning_tokens},
+              {"client", ctx.client_family},
+              {"detail", detail.substr(0, 200)}});
 }
 
 }  // namespace relay

@@ -1,12 +1,13 @@
 #pragma once
-// Phase 8, settle: what happens after the response. Today: one access-log line with metadata
-// only (never a key, a prompt or a completion).
+// Phase 8, settle: what happens after the response. The metadata record (if the response did
+// not already carry it out, record.hpp) and one access-log event with metadata only (never a
+// key, a prompt or a completion).
 #include <string_view>
 
 #include "relay/context.hpp"
 
 namespace relay {
 
-void settle(const RequestContext& ctx, std::string_view detail = {});
+void settle(RequestContext& ctx, std::string_view detail = {});
 
 }  // namespace relay

@@ -178,7 +178,7 @@ const failOpenLines = (node) =>
   fs
     .readFileSync(node.logFile, 'utf8')
     .split('\n')
-    .filter((l) => /\[warn(ing)?\]/i.test(l) && /redis/i.test(l) && /fail-open/i.test(l));
+    .filter((l) => /"level":"warn(ing)?"|\[warn(ing)?\]/i.test(l) && /redis/i.test(l) && /fail-open/i.test(l));
 
 const msToUtcDayEnd = (t = Date.now()) => Math.ceil(t / 86400000) * 86400000 - t;
 

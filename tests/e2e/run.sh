@@ -21,7 +21,7 @@ if [[ "${CODEX_RELAY_E2E_INNER:-}" != "1" ]]; then
     exit 2
   }
 
-  work="$e2e_dir/.work"
+  work="${E2E_WORK_DIR:-$e2e_dir/.work}"  # another dir lets two runs share a checkout
   rm -rf "$work"
   mkdir -p "$work"
   "$e2e_dir/lib/make-certs.sh" "$work/tls"

@@ -7,6 +7,22 @@ import { intArg } from './scenarios.mjs';
 
 const hex = (n) => randomBytes(n).toString('hex');
 
+/** CHAT_USAGE, or the figures of an `echo:TEXT:IN:CACHED:OUT:REASONING` marker. */
+function chatUsageFor(sc) {
+  if (sc.name !== 'echo' || sc.args.length < 5) return CHAT_USAGE;
+  const [input, cached, output, reasoning] = [1, 2, 3, 4].map((i) => intArg(sc, i, 0));
+  return {
+    ...CHAT_USAGE,
+    prompt_tokens: input,
+    completion_tokens: output,
+    total_tokens: input + output,
+    prompt_tokens_details: { cached_tokens: cached, audio_tokens: 0 },
+    completion_tokens_details: { ...CHAT_USAGE.completion_tokens_details, reasoning_tokens: reasoning },
+  };
+}
+
+const chatText = (sc) => (sc.name === 'echo' ? `echo: ${sc.args[0] ?? ''}` : DEFAULT_TEXT);
+
 export const CHAT_USAGE = Object.freeze({
   prompt_tokens: 19,
   completion_tokens: 10,
@@ -79,7 +95,7 @@ export function chatStreamSteps(sc, body) {
   } else {
     steps.push(ch([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]));
     if (sc.name === 'silent') steps.push({ sleep: Math.max(0, intArg(sc, 0, 1500)) });
-    let parts = chunkText(DEFAULT_TEXT);
+    let parts = chunkText(chatText(sc));
     let gap = 0;
     if (sc.name === 'paced') {
       parts = [];
@@ -102,7 +118,7 @@ export function chatStreamSteps(sc, body) {
     const finish = sc.name === 'incomplete' ? 'length' : 'stop';
     steps.push(ch([{ index: 0, delta: {}, logprobs: null, finish_reason: finish }]));
   }
-  if (includeUsage) steps.push({ event: chunk(ctx, [], CHAT_USAGE) });
+  if (includeUsage) steps.push({ event: chunk(ctx, [], chatUsageFor(sc)) });
   steps.push({ raw: 'data: [DONE]\n\n', type: '[DONE]' }, { end: true });
   return steps;
 }
@@ -118,7 +134,7 @@ export function chatNonStream(sc, body) {
           refusal: null,
           annotations: [],
         }
-      : { role: 'assistant', content: DEFAULT_TEXT, refusal: null, annotations: [] };
+      : { role: 'assistant', content: chatText(sc), refusal: null, annotations: [] };
   return {
     id: ctx.id,
     object: 'chat.completion',
@@ -132,7 +148,7 @@ export function chatNonStream(sc, body) {
         finish_reason: sc.name === 'tool_call' ? 'tool_calls' : sc.name === 'incomplete' ? 'length' : 'stop',
       },
     ],
-    usage: CHAT_USAGE,
+    usage: chatUsageFor(sc),
     service_tier: 'default',
     system_fingerprint: ctx.fingerprint,
   };

@@ -27,6 +27,19 @@ export const USAGE = Object.freeze({
 
 const hex = (n) => randomBytes(n).toString('hex');
 
+/** The usage of a reply: USAGE, or the figures of an `echo:TEXT:IN:CACHED:OUT:REASONING` marker. */
+export function usageFor(sc) {
+  if (sc.name !== 'echo' || sc.args.length < 5) return USAGE;
+  const [input, cached, output, reasoning] = [1, 2, 3, 4].map((i) => intArg(sc, i, 0));
+  return {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: cached },
+    output_tokens: output,
+    output_tokens_details: { reasoning_tokens: reasoning },
+    total_tokens: input + output,
+  };
+}
+
 export function chunkText(text, size = 8) {
   const out = [];
   for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
@@ -228,6 +241,7 @@ function toolArgs(sc) {
 
 function answerText(sc) {
   if (sc.name === 'tool_result') return `tool output was: ${sc.output}`;
+  if (sc.name === 'echo') return `echo: ${sc.args[0] ?? ''}`;
   return DEFAULT_TEXT;
 }
 
@@ -326,7 +340,7 @@ export function streamSteps(sc, body) {
       return [
         ...head,
         ...s.steps,
-        { event: { type: 'response.completed', response: responseObject(ctx, 'completed', s.output, { usage: USAGE }) } },
+        { event: { type: 'response.completed', response: responseObject(ctx, 'completed', s.output, { usage: usageFor(sc) }) } },
         { end: true },
       ];
     }
@@ -344,6 +358,6 @@ export function nonStreamResponse(sc, body) {
     });
   }
   const s = successBody(ctx, sc);
-  const obj = responseObject(ctx, 'completed', s.output, { usage: USAGE });
+  const obj = responseObject(ctx, 'completed', s.output, { usage: usageFor(sc) });
   return obj;
 }

@@ -19,6 +19,7 @@ export const SCENARIOS = {
   default: 'plain answer "Hello from mock" (reasoning item + message item, usage)',
   tool_call: 'function_call to exec_command with {"cmd":"echo relay-tool-ok"} (ARG overrides cmd)',
   tool_result: 'automatic when the last input item is a function_call_output: "tool output was: <output>"',
+  echo: 'echo:TEXT[:IN:CACHED:OUT:REASONING] — answers "echo: TEXT", with that usage when given',
   paced: 'paced:N:MS — N output_text deltas MS ms apart',
   bulk: 'bulk:MIB — MIB mebibytes of 16 KiB text deltas, written only as fast as the reader drains them',
   silent: 'silent:MS — response.created, then nothing for MS ms, then the rest',

@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <vector>
+
 #include "counter_store_suite.hpp"
 #include "limits/in_process_counter_store.hpp"
+#include "relay/quota_alerts.hpp"
 
 namespace relay {
 namespace {
@@ -123,8 +127,8 @@ TEST_F(AdmitTest, QuotasRefuseUntilTheEndOfTheUtcPeriod) {
   auto r = admit_now(l);
   ASSERT_TRUE(r.refused);
   EXPECT_EQ(*r.refused, ErrorCode::kTenantQuotaExceeded);
-  EXPECT_EQ(r.retry_after_s, 14 * 3600);                        // 10:00 -> midnight
-  EXPECT_FALSE(admit_now(l, kNow + 14 * 3600 * 1000).refused);  // a new day
+  EXPECT_EQ(r.retry_after_s, 14 * 3600);                                      // 10:00 -> midnight
+  EXPECT_FALSE(admit_now(l, kNow + std::int64_t{14} * 3600 * 1000).refused);  // a new day
 
   store::TenantLimits t;
   t.monthly_tokens = 1000;
@@ -253,7 +257,7 @@ TEST_F(AdmitTest, KeyQuotasAreCheckedAfterTheTenantsAndChargedToBoth) {
   EXPECT_EQ(counter("usage:team:month:2026-11:tokens"), 350);
 
   // A new day: the daily request quota is back, the monthly token quota is not.
-  auto d = admit_key("key_a", tenant, key, kNow + 14 * 3600 * 1000);
+  auto d = admit_key("key_a", tenant, key, kNow + std::int64_t{14} * 3600 * 1000);
   ASSERT_TRUE(d.refused);
   EXPECT_NE(d.message.find("This key's monthly token quota (300)"), std::string::npos);
   // Another key of the tenant is only held to the tenant's quota, which is checked first.
@@ -387,10 +391,127 @@ TEST_F(AdmitTest, DailyRequestQuotaHoldsWhenTheReadIsStale) {
   EXPECT_EQ(leases("lease:team"), 2);  // the two admitted ones; the refused one gave its back
 }
 
+// ---- quota alerts: admit reports the request count, settle the tokens
+
+class AdmitAlertsTest : public AdmitTest {
+ protected:
+  AdmitAlertsTest() { opts.alerts = &alerts; }
+  Admission admit_alerting(const std::string& key_id, const store::TenantLimits& tenant,
+                           const store::TenantLimits& key = {},
+                           limits::CounterStore* store = nullptr) {
+    store::SnapshotKey k;
+    k.key_id = key_id;
+    k.tenant_name = "team";
+    k.limits = tenant;
+    k.key_limits = key;
+    return run(io, admit(k, store ? *store : counters, opts, kNow));
+  }
+  // The webhook bodies so far, each as "quota threshold used/limit key_id period".
+  std::vector<std::string> events() const {
+    static const std::regex kBody(
+        R"re(\{"event":"quota_threshold","tenant":"team","key_id":"([^"]*)","quota":"([a-z_]+)",)re"
+        R"re("threshold":(\d+),"used":(\d+),"limit":(\d+),"period":"([^"]+)","at":"[^"]+"\})re");
+    std::vector<std::string> out;
+    for (const std::string& b : bodies) {
+      std::smatch m;
+      if (!std::regex_match(b, m, kBody)) {
+        out.push_back("unexpected body: " + b);
+        continue;
+      }
+      out.push_back(m[2].str() + " " + m[3].str() + " " + m[4].str() + "/" + m[5].str() + " " +
+                    (m[1].length() ? m[1].str() : "-") + " " + m[6].str());
+    }
+    return out;
+  }
+  using Events = std::vector<std::string>;
+
+  std::vector<std::string> bodies;
+  QuotaAlerts alerts{[this](std::string j) { bodies.push_back(std::move(j)); }};
+  AdmitOptions opts;
+};
+
+TEST_F(AdmitAlertsTest, DailyRequestsAlertAtTheFourthAndFifthOfFiveAndNotOnARefusal) {
+  store::TenantLimits l;
+  l.daily_requests = 5;
+  for (int i = 1; i <= 3; ++i) {
+    auto a = admit_alerting("", l);
+    ASSERT_FALSE(a.refused) << i;
+    settle(a, 10);
+  }
+  EXPECT_EQ(events(), Events{});
+  auto fourth = admit_alerting("", l);
+  ASSERT_FALSE(fourth.refused);
+  EXPECT_EQ(events(), Events{"daily_requests 80 4/5 - 2026-11-27"});
+  auto fifth = admit_alerting("", l);
+  ASSERT_FALSE(fifth.refused);
+  EXPECT_EQ(events(),
+            (Events{"daily_requests 80 4/5 - 2026-11-27", "daily_requests 100 5/5 - 2026-11-27"}));
+  auto sixth = admit_alerting("", l);
+  ASSERT_TRUE(sixth.refused);
+  settle(sixth, 1000);
+  EXPECT_EQ(bodies.size(), 2u);
+}
+
+TEST_F(AdmitAlertsTest, TokensJumpingFromTenToOneHundredTwentyPercentEmitBoth) {
+  store::TenantLimits l;
+  l.daily_tokens = 1000;
+  l.monthly_tokens = 100'000;  // 1.2 % of it: nothing
+  auto a = admit_alerting("", l);
+  settle(a, 100);
+  EXPECT_EQ(events(), Events{});
+  auto b = admit_alerting("", l);
+  ASSERT_FALSE(b.refused);
+  settle(b, 1100);
+  EXPECT_EQ(events(), (Events{"daily_tokens 80 1200/1000 - 2026-11-27",
+                              "daily_tokens 100 1200/1000 - 2026-11-27"}));
+  // Without a pointer to alerts, admission stays silent.
+  store::SnapshotKey k;
+  k.tenant_name = "team";
+  k.limits.monthly_tokens = 10;
+  auto quiet = run(io, admit(k, counters, {}, kNow));
+  settle(quiet, 1);
+  EXPECT_EQ(bodies.size(), 2u);
+}
+
+TEST_F(AdmitAlertsTest, KeyQuotaAlertsCarryTheKeyId) {
+  store::TenantLimits key;
+  key.daily_requests = 2;
+  key.monthly_tokens = 100;
+  auto a = admit_alerting("key_a", {}, key);
+  settle(a, 50);
+  EXPECT_EQ(events(), Events{});
+  auto b = admit_alerting("key_a", {}, key);  // 2 of 2: 80 % and 100 % at once
+  ASSERT_FALSE(b.refused);
+  settle(b, 35);  // 85 of 100 tokens
+  EXPECT_EQ(events(), (Events{"daily_requests 80 2/2 key_a 2026-11-27",
+                              "daily_requests 100 2/2 key_a 2026-11-27",
+                              "monthly_tokens 80 85/100 key_a 2026-11"}));
+}
+
+TEST_F(AdmitAlertsTest, ACountTakenBackByALaterRefusalEmitsNothing) {
+  store::TenantLimits tenant, key;
+  tenant.daily_requests = 2;
+  key.daily_requests = 1;
+  StaleReadCounters stale(counters);
+  ASSERT_FALSE(admit_alerting("key_a", tenant, key, &stale).refused);
+  EXPECT_EQ(events(), (Events{"daily_requests 80 1/1 key_a 2026-11-27",
+                              "daily_requests 100 1/1 key_a 2026-11-27"}));
+  // The stale read lets it through to the count: the tenant's count reaches 2 of 2, then the
+  // key's count refuses it and the tenant's is taken back.
+  auto refused = admit_alerting("key_a", tenant, key, &stale);
+  ASSERT_TRUE(refused.refused);
+  EXPECT_EQ(bodies.size(), 2u);
+  // The request that keeps the tenant's second slot is the one that crosses.
+  ASSERT_FALSE(admit_alerting("key_b", tenant, {}, &stale).refused);
+  EXPECT_EQ(events().size(), 4u);
+  EXPECT_EQ(events().at(2), "daily_requests 80 2/2 - 2026-11-27");
+  EXPECT_EQ(events().at(3), "daily_requests 100 2/2 - 2026-11-27");
+}
+
 TEST(AdmitTime, UtcPeriodsAndDurations) {
   EXPECT_EQ(utc_day(kNow), "2026-11-27");
   EXPECT_EQ(utc_month(kNow), "2026-11");
-  EXPECT_EQ(utc_day_end_ms(kNow), kNow + 14 * 3600 * 1000);
+  EXPECT_EQ(utc_day_end_ms(kNow), kNow + std::int64_t{14} * 3600 * 1000);
   EXPECT_EQ(utc_month_end_ms(kNow), 1'796'083'200'000);  // 2026-12-01T00:00:00Z
   EXPECT_EQ(openai_duration(20), "20ms");
   EXPECT_EQ(openai_duration(1000), "1s");

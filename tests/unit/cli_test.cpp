@@ -3,13 +3,16 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <simdjson.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <regex>
 #include <sstream>
@@ -19,11 +22,13 @@
 #include "app/cli_internal.hpp"
 #include "app/egress_verify.hpp"
 
+#include "base/unix_time.hpp"
 #include "crypto/relay_key.hpp"
 #include "crypto/secret_box.hpp"
 #include "store/sqlite/sqlite_config_store.hpp"
 #include "store/sqlite/sqlite_counter_snapshot_store.hpp"
 #include "store/sqlite/sqlite_health_store.hpp"
+#include "store/sqlite/sqlite_usage_store.hpp"
 #include "test_support.hpp"
 
 namespace relay::app {
@@ -673,7 +678,7 @@ int dead_port() {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
+  (void)::bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
@@ -853,6 +858,260 @@ TEST(EgressVerifyTest, ConflictsArePairsOfAccounts) {
                 "CONFLICT: 10.0.0.1 seen for accounts a (egress e1) and b (egress e3)",
                 "CONFLICT: 10.0.0.1 seen for accounts a (egress e1) and c (egress e5)",
                 "CONFLICT: 10.0.0.1 seen for accounts b (egress e3) and c (egress e5)"}));
+}
+
+// ---- usage -------------------------------------------------------------------------------
+
+constexpr std::int64_t kJan10 = 1'768'003'200'000;  // 2026-01-10T00:00:00Z
+constexpr std::int64_t kDay = 86'400'000;
+const std::vector<std::string> kUsageColumns = {
+    "requests",      "errors",           "incomplete", "input_tokens", "cached_tokens",
+    "output_tokens", "reasoning_tokens", "bytes_in",   "bytes_out"};
+
+records::UsageRecord usage_rec(std::string tenant, std::int64_t start_ms, std::string model,
+                               std::string key, std::string account, std::int64_t status,
+                               std::int64_t n) {
+  records::UsageRecord r;
+  r.request_id = "req-" + std::to_string(start_ms);
+  r.tenant = std::move(tenant);
+  r.start_ms = start_ms;
+  r.model = std::move(model);
+  r.key_id = std::move(key);
+  r.account = std::move(account);
+  r.status = status;
+  r.usage_incomplete = status == 0;
+  r.input_tokens = 100 * n;
+  r.cached_tokens = 10 * n;
+  r.output_tokens = 20 * n;
+  r.reasoning_tokens = 5 * n;
+  r.bytes_in = 1000 * n;
+  r.bytes_out = 2000 * n;
+  return r;
+}
+
+// Jan 9 .. Jan 13; the first and last ms of the Jan 10..12 range are both used.
+std::vector<records::UsageRecord> usage_fixture() {
+  return {
+      usage_rec("team-a", kJan10, "gpt-5.5", "key_000000000001", "acct-1", 200, 1),
+      usage_rec("team-a", kJan10 + kDay + 5, "gpt-5.5-mini", "key_000000000002", "acct-2", 500, 2),
+      usage_rec("team-b", kJan10 + 3 * kDay - 1, "gpt-5.5", "key_000000000003", "acct-1", 0, 3),
+      usage_rec("team-a", kJan10 + kDay + 9, "gpt-5.5", "key_000000000001", "acct-2", 404, 4),
+      usage_rec("team-a", kJan10 - 1, "gpt-5.5", "key_000000000001", "acct-1", 200, 5),
+      usage_rec("team-b", kJan10 + 3 * kDay, "gpt-5.5", "key_000000000003", "acct-1", 200, 6)};
+}
+
+std::string usage_group(const records::UsageRecord& r, const std::string& by) {
+  if (by == "day") return store::utc_day(r.start_ms);
+  if (by == "model") return r.model;
+  if (by == "key") return r.key_id;
+  if (by == "account") return r.account;
+  return r.tenant;
+}
+
+// The report's rows, summed here from the records themselves.
+std::map<std::string, std::vector<std::int64_t>> expected_usage(
+    const std::vector<records::UsageRecord>& rs, const std::string& by, std::int64_t from_ms,
+    std::int64_t to_ms, const std::string& tenant = "") {
+  std::map<std::string, std::vector<std::int64_t>> out;
+  for (const auto& r : rs) {
+    if (r.start_ms < from_ms || r.start_ms >= to_ms || (!tenant.empty() && r.tenant != tenant))
+      continue;
+    auto& v = out[usage_group(r, by)];
+    v.resize(9);
+    const std::int64_t add[] = {1,
+                                r.status >= 400 || r.status == 0,
+                                r.usage_incomplete,
+                                r.input_tokens,
+                                r.cached_tokens,
+                                r.output_tokens,
+                                r.reasoning_tokens,
+                                r.bytes_in,
+                                r.bytes_out};
+    for (int i = 0; i < 9; ++i) v[i] += add[i];
+  }
+  return out;
+}
+
+// Parses `usage --format json`: group -> the nine numbers, which must be JSON integers.
+std::map<std::string, std::vector<std::int64_t>> parse_usage_json(const std::string& out,
+                                                                  const std::string& by) {
+  simdjson::dom::parser p;
+  std::map<std::string, std::vector<std::int64_t>> rows;
+  const simdjson::padded_string json(out);
+  const simdjson::dom::array array = p.parse(json).get_array().value();
+  for (simdjson::dom::element row : array) {
+    auto& v = rows[std::string(std::string_view(row[by]))];
+    for (const auto& c : kUsageColumns) v.push_back(row[c].get_int64().value());
+  }
+  return rows;
+}
+
+class CliUsageTest : public CliTest {
+ protected:
+  void add_records(const std::vector<records::UsageRecord>& rs) {
+    std::filesystem::create_directories(data_);
+    store::SqliteUsageStore(data_ + "/relay.db").append(rs, "usage", ++offset_);
+  }
+  std::int64_t offset_ = 0;
+};
+
+TEST_F(CliUsageTest, JsonForEachGrouping) {
+  const auto rs = usage_fixture();
+  add_records(rs);
+  for (std::string by : {"day", "model", "key", "account", "tenant"}) {
+    CliRun r = run({"usage", "--by", by, "--format", "json", "--since", "2026-01-10", "--until",
+                    "2026-01-12"});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(parse_usage_json(r.out, by), expected_usage(rs, by, kJan10, kJan10 + 3 * kDay))
+        << by << "\n"
+        << r.out;
+  }
+}
+
+TEST_F(CliUsageTest, TableIsAlignedWithAHeaderAndATotalLine) {
+  const auto rs = usage_fixture();
+  add_records(rs);
+  CliRun r = run({"usage", "--by", "account", "--since", "2026-01-09", "--until", "2026-01-13"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto rows = cells(r.out);
+  ASSERT_EQ(rows.size(), 4u) << r.out;  // header, acct-1, acct-2, TOTAL
+  std::vector<std::string> header = {"ACCOUNT"};
+  for (auto c : kUsageColumns) {
+    for (auto& ch : c) ch = static_cast<char>(std::toupper(ch));
+    header.push_back(c);
+  }
+  EXPECT_EQ(rows[0], header);
+  const auto want = expected_usage(rs, "account", 0, kJan10 + 4 * kDay);
+  std::vector<std::int64_t> total(9);
+  auto it = want.begin();
+  for (std::size_t i = 1; i <= 2; ++i, ++it) {
+    EXPECT_EQ(rows[i][0], it->first);
+    for (std::size_t c = 0; c < 9; ++c) {
+      EXPECT_EQ(rows[i][c + 1], std::to_string(it->second[c])) << r.out;
+      total[c] += it->second[c];
+    }
+  }
+  EXPECT_EQ(rows[3][0], "TOTAL");
+  for (std::size_t c = 0; c < 9; ++c) EXPECT_EQ(rows[3][c + 1], std::to_string(total[c]));
+  // Numbers are right-aligned: every line ends at the same column.
+  std::istringstream lines(r.out);
+  std::string first;
+  std::getline(lines, first);
+  for (std::string line; std::getline(lines, line);) EXPECT_EQ(line.size(), first.size()) << line;
+}
+
+TEST_F(CliUsageTest, CsvQuotesFieldsAsRfc4180AndJsonEscapesStrings) {
+  const std::string odd = "say \"hi\", then\nbye \\ \x01 \xC3\xA9";
+  add_records({usage_rec("t", kJan10, odd, "k", "a", 200, 1),
+               usage_rec("t", kJan10, "plain", "k", "a", 200, 2),
+               usage_rec("t", kJan10, "bad\xFF", "k", "a", 200, 3)});
+  CliRun csv = run({"usage", "--by", "model", "--format", "csv", "--since", "2026-01-10", "--until",
+                    "2026-01-10"});
+  ASSERT_EQ(csv.rc, 0) << csv.err;
+  std::string header = "model";
+  for (const auto& c : kUsageColumns) header += "," + c;
+  EXPECT_TRUE(csv.out.starts_with(header + "\r\n")) << csv.out;
+  EXPECT_NE(csv.out.find("\r\nplain,1,0,0,200,20,40,10,2000,4000\r\n"), std::string::npos)
+      << csv.out;
+  EXPECT_NE(csv.out.find("\r\n\"say \"\"hi\"\", then\nbye \\ \x01 \xC3\xA9\",1,"),
+            std::string::npos)
+      << csv.out;
+
+  CliRun json = run({"usage", "--by", "model", "--format", "json", "--since", "2026-01-10",
+                     "--until", "2026-01-10"});
+  ASSERT_EQ(json.rc, 0) << json.err;
+  const auto rows = parse_usage_json(json.out, "model");
+  EXPECT_EQ(rows.count(odd), 1u) << json.out;                // round-trips through JSON escaping
+  EXPECT_EQ(rows.count("bad\xEF\xBF\xBD"), 1u) << json.out;  // invalid UTF-8 as U+FFFD
+  EXPECT_EQ(rows.at("plain")[3], 200);
+
+  // The table is for a terminal: no control character from a client-chosen model reaches it.
+  CliRun table = run({"usage", "--by", "model", "--since", "2026-01-10", "--until", "2026-01-10"});
+  ASSERT_EQ(table.rc, 0) << table.err;
+  EXPECT_EQ(cells(table.out).size(), 5u) << table.out;  // header, 3 models, TOTAL
+  EXPECT_EQ(table.out.find('\x01'), std::string::npos);
+  EXPECT_NE(table.out.find("say \"hi\", then?bye \\ ? \xC3\xA9 "), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("bad? "), std::string::npos) << table.out;
+}
+
+TEST_F(CliUsageTest, TenantFilterAndAnUnknownTenant) {
+  const auto rs = usage_fixture();
+  add_records(rs);
+  CliRun b = run({"usage", "--tenant", "team-b", "--by", "key", "--format", "json", "--since",
+                  "2026-01-01", "--until", "2026-01-31"});
+  ASSERT_EQ(b.rc, 0) << b.err;
+  EXPECT_EQ(parse_usage_json(b.out, "key"),
+            expected_usage(rs, "key", 0, kJan10 + 30 * kDay, "team-b"));
+  const std::vector<std::string> range = {"--since", "2026-01-01", "--until", "2026-01-31"};
+  auto nobody = [&](const std::string& format) {
+    std::vector<std::string> args = {"usage", "--tenant", "nobody", "--format", format};
+    args.insert(args.end(), range.begin(), range.end());
+    CliRun r = run(args);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    return r.out;
+  };
+  EXPECT_EQ(cells(nobody("table")).size(), 1u);  // the header only, no TOTAL
+  EXPECT_EQ(nobody("csv"),
+            "day,requests,errors,incomplete,input_tokens,cached_tokens,"
+            "output_tokens,reasoning_tokens,bytes_in,bytes_out\r\n");
+  EXPECT_EQ(nobody("json"), "[]\n");
+}
+
+TEST_F(CliUsageTest, DateBoundsAreInclusiveUtcDays) {
+  const auto rs = usage_fixture();
+  add_records(rs);
+  auto days = [&](const std::string& since, const std::string& until) {
+    CliRun r = run({"usage", "--format", "json", "--since", since, "--until", until});
+    EXPECT_EQ(r.rc, 0) << r.err;
+    std::vector<std::string> out;
+    for (const auto& [day, v] : parse_usage_json(r.out, "day")) out.push_back(day);
+    return out;
+  };
+  EXPECT_EQ(days("2026-01-10", "2026-01-12"),
+            (std::vector<std::string>{"2026-01-10", "2026-01-11", "2026-01-12"}));
+  EXPECT_EQ(days("2026-01-12", "2026-01-12"), (std::vector<std::string>{"2026-01-12"}));
+  EXPECT_EQ(days("2026-01-13", "2026-02-01"), (std::vector<std::string>{"2026-01-13"}));
+  EXPECT_TRUE(days("2025-12-01", "2026-01-08").empty());
+}
+
+TEST_F(CliUsageTest, DefaultsToTheLast30DaysIncludingToday) {
+  const std::int64_t now = unix_now_ms();
+  const std::int64_t today = now - now % kDay;
+  add_records({usage_rec("t", now, "m", "k", "a", 200, 1),
+               usage_rec("t", today - 29 * kDay, "m", "k", "a", 200, 1),
+               usage_rec("t", today - 29 * kDay - 1, "m", "k", "a", 200, 1)});
+  CliRun r = run({"usage", "--format", "json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::vector<std::string> got;
+  for (const auto& [day, v] : parse_usage_json(r.out, "day")) got.push_back(day);
+  EXPECT_EQ(got,
+            (std::vector<std::string>{store::utc_day(today - 29 * kDay), store::utc_day(today)}));
+  // --until alone: the 30 days ending there.
+  add_records(usage_fixture());
+  CliRun u = run({"usage", "--by", "tenant", "--format", "json", "--until", "2026-01-12"});
+  ASSERT_EQ(u.rc, 0) << u.err;
+  EXPECT_EQ(parse_usage_json(u.out, "tenant"),
+            expected_usage(usage_fixture(), "tenant", kJan10 - 27 * kDay, kJan10 + 3 * kDay));
+}
+
+TEST_F(CliUsageTest, BadArgumentsAreUsageErrors) {
+  const std::vector<std::vector<std::string>> bad = {
+      {"--since", "2026-02-30"},
+      {"--until", "2026-1-01"},
+      {"--since", "yesterday"},
+      {"--by", "week"},
+      {"--format", "xml"},
+      {"--since", "2026-01-12x"},
+      {"--since", "2026-01-12", "--until", "2026-01-10"}};
+  for (const auto& extra : bad) {
+    std::vector<std::string> args = {"usage"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    CliRun r = run(args);
+    EXPECT_EQ(r.rc, 2) << extra[0] << " " << extra[1];
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_NE(r.err.find("codex-relay: error: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(extra[1]), std::string::npos) << r.err;  // names the bad value
+  }
 }
 
 }  // namespace

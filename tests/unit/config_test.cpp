@@ -143,7 +143,7 @@ TEST_F(ConfigTest, RedisLimitsAndAdminSections) {
   EXPECT_EQ(d.redis.timeout_ms, 50);
   EXPECT_EQ(d.redis.key_prefix, "codex-relay:");
   EXPECT_EQ(d.limits.lease_ttl_ms, 60'000);
-  EXPECT_EQ(d.admin.listen, "");
+  EXPECT_EQ(d.admin.listen, "127.0.0.1:9464");  // on by default, loopback only
 
   Config c = load_config(write(R"(
 [redis]
@@ -154,14 +154,14 @@ key_prefix = "prod-eu:"
 [limits]
 lease_ttl_ms = 5000
 [admin]
-listen = "127.0.0.1:9464"
+listen = ""
 )"));
   EXPECT_EQ(c.redis.url, "redis://:pw@10.1.2.3:6380/2");
   EXPECT_EQ(c.redis.failure_mode, "closed");
   EXPECT_EQ(c.redis.timeout_ms, 20);
   EXPECT_EQ(c.redis.key_prefix, "prod-eu:");
   EXPECT_EQ(c.limits.lease_ttl_ms, 5000);
-  EXPECT_EQ(c.admin.listen, "127.0.0.1:9464");
+  EXPECT_EQ(c.admin.listen, "");  // "" turns it off
 
   ScopedEnv url("CODEX_RELAY_REDIS_URL", "redis://127.0.0.1:7000");
   ScopedEnv mode("CODEX_RELAY_REDIS_FAILURE_MODE", "open");
@@ -325,6 +325,53 @@ TEST_F(ConfigTest, BadPoolEnvNamesTheVariable) {
 TEST_F(ConfigTest, StreamFirstByteTimeoutIsSettable) {
   Config c = load_config(write("[upstream]\nstream_first_byte_timeout_ms = 5000\n"));
   EXPECT_EQ(c.upstream.stream_first_byte_timeout_ms, 5000);
+}
+
+}  // namespace
+}  // namespace relay::app
+
+namespace relay::app {
+namespace {
+
+TEST_F(ConfigTest, RecordsLogAndAlertsSettings) {
+  Config d = load_config("");
+  EXPECT_EQ(d.server.node, "");
+  EXPECT_EQ(d.log.format, "json");
+  EXPECT_EQ(d.records.retention_days, 30);
+  EXPECT_EQ(d.records.aggregate_retention_days, 400);
+  EXPECT_EQ(d.alerts.webhook_url, "");
+
+  Config c = load_config(write(R"(
+[server]
+node = "relay-eu-1"
+[log]
+format = "text"
+[records]
+retention_days = 7
+aggregate_retention_days = 90
+retention_interval_ms = 60000
+[alerts]
+webhook_url = "https://hooks.example/abc"
+webhook_timeout_ms = 2000
+)"));
+  EXPECT_EQ(c.server.node, "relay-eu-1");
+  EXPECT_EQ(c.log.format, "text");
+  EXPECT_EQ(c.records.retention_days, 7);
+  EXPECT_EQ(c.records.aggregate_retention_days, 90);
+  EXPECT_EQ(c.records.retention_interval_ms, 60'000);
+  EXPECT_EQ(c.alerts.webhook_url, "https://hooks.example/abc");
+  EXPECT_EQ(c.alerts.webhook_timeout_ms, 2000);
+
+  const std::pair<const char*, const char*> bad[] = {
+      {"[log]\nformat = \"xml\"", "not one of json, text"},
+      {"[server]\nnode = \"a b\"", "server.node"},
+      {"[records]\nretention_days = 0", "records.retention_days"},
+      {"[alerts]\nwebhook_url = \"ftp://x\"", "http:// or https://"},
+  };
+  for (auto [text, want] : bad) {
+    std::string msg = error_of([&] { load_config(write(std::string(text) + "\n")); });
+    EXPECT_NE(msg.find(want), std::string::npos) << text << " -> " << msg;
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "records/journal_queue.hpp"
 
 #include <gtest/gtest.h>
+
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -26,19 +28,25 @@ using namespace std::chrono_literals;
 // An in-memory UsageStore that can be told to fail, and remembers its batch sizes.
 class FakeUsageStore final : public store::UsageStore {
  public:
-  void append(const std::vector<UsageRecord>& rs, std::int64_t offset) override {
+  void append(const std::vector<UsageRecord>& rs, std::string_view journal,
+              std::int64_t offset) override {
     std::lock_guard lk(mu_);
     if (fail) throw store::StoreError(store::StoreError::Kind::kIo, "injected");
     records_.insert(records_.end(), rs.begin(), rs.end());
-    offset_ = offset;
+    offsets_[std::string(journal)] = offset;
     max_batch_ = std::max(max_batch_, rs.size());
   }
-  std::int64_t journal_offset() override {
+  std::int64_t journal_offset(std::string_view journal) override {
     std::lock_guard lk(mu_);
-    return offset_;
+    auto it = offsets_.find(std::string(journal));
+    return it == offsets_.end() ? 0 : it->second;
   }
   std::vector<UsageRecord> query(const store::UsageFilter&) override { return records(); }
   std::int64_t delete_older_than(std::int64_t) override { return 0; }
+  std::vector<store::UsageTotals> totals(const store::TotalsFilter&, store::UsageGroup) override {
+    return {};
+  }
+  std::int64_t delete_aggregates_before(std::string_view) override { return 0; }
 
   std::vector<UsageRecord> records() {
     std::lock_guard lk(mu_);
@@ -51,7 +59,7 @@ class FakeUsageStore final : public store::UsageStore {
   void preset(std::vector<UsageRecord> rs, std::int64_t offset) {
     std::lock_guard lk(mu_);
     records_ = std::move(rs);
-    offset_ = offset;
+    offsets_["usage"] = offset;
   }
 
   std::atomic<bool> fail{false};
@@ -59,7 +67,7 @@ class FakeUsageStore final : public store::UsageStore {
  private:
   std::mutex mu_;
   std::vector<UsageRecord> records_;
-  std::int64_t offset_ = 0;
+  std::map<std::string, std::int64_t> offsets_;
   std::size_t max_batch_ = 0;
 };
 
@@ -134,7 +142,7 @@ TEST_F(JournalQueueTest, EveryPushedRecordIsInTheStoreAfterStop) {
     EXPECT_EQ(got[i], rec("r" + std::to_string(i), i));
     bytes += line_bytes(got[i]);
   }
-  EXPECT_EQ(db.journal_offset(), bytes);  // logical: header excluded
+  EXPECT_EQ(db.journal_offset("usage"), bytes);  // logical: header excluded
   const JournalStats s = q.stats();
   EXPECT_EQ(s.pushed, 1200u);
   EXPECT_EQ(s.delivered, 1200u);
@@ -333,6 +341,41 @@ TEST_F(JournalQueueTest, KillNineLosesNoPushedRecord) {
   JournalQueue q(dir_.path(), s, fast());
   q.stop();
   EXPECT_EQ(ids(s.query({.limit = 10'000})), names("k", 0, 3000));
+}
+
+}  // namespace
+}  // namespace relay::records
+
+namespace relay::records {
+namespace {
+
+// Two processes on one data dir each write their own journal; the store keeps one offset per
+// journal, and a second queue on a name in use is refused with JournalBusy.
+TEST(JournalQueueNames, TwoJournalsShareOneStoreAndANameInUseIsBusy) {
+  test::TempDir dir;
+  store::SqliteUsageStore db(dir / "relay.db");
+  JournalOptions a;
+  a.name = "usage";
+  a.sync_interval = a.consume_interval = std::chrono::milliseconds(5);
+  JournalOptions b = a;
+  b.name = "usage-2";
+  JournalQueue qa(dir.path(), db, a);
+  EXPECT_THROW(JournalQueue(dir.path(), db, a), JournalBusy);
+  {
+    store::SqliteUsageStore db2(dir / "relay.db");
+    JournalQueue qb(dir.path(), db2, b);
+    qb.push(rec("from-b", 2));
+    qb.stop();
+  }
+  qa.push(rec("from-a", 1));
+  qa.push(rec("from-a2", 3));
+  qa.stop();
+  auto got = db.query({.limit = 10});
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].request_id, "from-a");
+  EXPECT_EQ(got[1].request_id, "from-b");
+  EXPECT_EQ(db.journal_offset("usage"), line_bytes(got[0]) + line_bytes(got[2]));
+  EXPECT_EQ(db.journal_offset("usage-2"), line_bytes(got[1]));
 }
 
 }  // namespace

@@ -212,6 +212,39 @@ CREATE TABLE journal_state (
   journal_offset INTEGER NOT NULL
 );
 )sql"},
+    // Daily aggregates (issue 6, docs/records.md): per UTC day of start_ms, tenant, key,
+    // model and account, the sums of the records. The usage store upserts them in the
+    // transaction that inserts the records, so they are exact, and they outlive the records
+    // (retention). The backfill covers records stored before this version; day is computed as
+    // utc_day() does (floor, clamped to 0000..9999). errors: status >= 400, or none sent (0).
+    {8, R"sql(
+CREATE TABLE usage_daily (
+  day              TEXT    NOT NULL,
+  tenant           TEXT    NOT NULL,
+  key_id           TEXT    NOT NULL,
+  model            TEXT    NOT NULL,
+  account          TEXT    NOT NULL,
+  requests         INTEGER NOT NULL,
+  errors           INTEGER NOT NULL,
+  incomplete       INTEGER NOT NULL,
+  input_tokens     INTEGER NOT NULL,
+  cached_tokens    INTEGER NOT NULL,
+  output_tokens    INTEGER NOT NULL,
+  reasoning_tokens INTEGER NOT NULL,
+  bytes_in         INTEGER NOT NULL,
+  bytes_out        INTEGER NOT NULL,
+  PRIMARY KEY (day, tenant, key_id, model, account)
+) WITHOUT ROWID;
+CREATE INDEX usage_daily_tenant_day ON usage_daily(tenant, day);
+INSERT INTO usage_daily
+SELECT CASE WHEN start_ms < -62167219200000 THEN '0000-01-01'
+            WHEN start_ms > 253402300799999 THEN '9999-12-31'
+            ELSE date(start_ms / 1000 - (start_ms % 1000 < 0), 'unixepoch') END,
+       tenant, key_id, model, account, COUNT(*), SUM(status >= 400 OR status = 0),
+       SUM(usage_incomplete != 0), SUM(input_tokens), SUM(cached_tokens), SUM(output_tokens),
+       SUM(reasoning_tokens), SUM(bytes_in), SUM(bytes_out)
+FROM usage_records GROUP BY 1, 2, 3, 4, 5;
+)sql"},
 };
 
 int max_applied(sqlite3* db) {

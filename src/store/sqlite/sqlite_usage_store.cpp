@@ -1,7 +1,10 @@
 #include "store/sqlite/sqlite_usage_store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <limits>
+#include <map>
+#include <tuple>
 
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/statement.hpp"
@@ -12,9 +15,6 @@ namespace {
 using records::UsageRecord;
 using sqlite::Stmt;
 using sqlite::Transaction;
-
-// The one journal whose offset this store keeps (journal_state has room for more).
-constexpr const char* kJournal = "usage";
 
 constexpr const char* kColumns =
     "request_id, start_ms, node, region, tenant, key_id, account, egress, model, endpoint, "
@@ -62,6 +62,72 @@ UsageRecord read_record(const Stmt& q) {
   return r;
 }
 
+// The usage_daily key and its nine sums, in the table's column order.
+using DailyKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+using DailySums = std::array<std::int64_t, 9>;
+
+// Saturates rather than overflowing: a record may carry any count up to INT64_MAX.
+std::int64_t add(std::int64_t a, std::int64_t b) {
+  std::int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r))
+    return b < 0 ? std::numeric_limits<std::int64_t>::min()
+                 : std::numeric_limits<std::int64_t>::max();
+  return r;
+}
+
+// One upsert per group rather than per record: a batch is mostly a few tenants and models.
+void upsert_daily(sqlite3* db, const std::vector<UsageRecord>& records) {
+  std::map<DailyKey, DailySums> groups;
+  for (const UsageRecord& r : records) {
+    DailySums& g = groups[{utc_day(r.start_ms), r.tenant, r.key_id, r.model, r.account}];
+    const DailySums one = {1,
+                           r.status >= 400 || r.status == 0,
+                           r.usage_incomplete,
+                           r.input_tokens,
+                           r.cached_tokens,
+                           r.output_tokens,
+                           r.reasoning_tokens,
+                           r.bytes_in,
+                           r.bytes_out};
+    for (std::size_t i = 0; i < g.size(); ++i) g[i] = add(g[i], one[i]);
+  }
+  Stmt up(db,
+          "INSERT INTO usage_daily (day, tenant, key_id, model, account, requests, errors, "
+          "incomplete, input_tokens, cached_tokens, output_tokens, reasoning_tokens, bytes_in, "
+          "bytes_out) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+          "ON CONFLICT (day, tenant, key_id, model, account) DO UPDATE SET "
+          "requests = requests + excluded.requests, errors = errors + excluded.errors, "
+          "incomplete = incomplete + excluded.incomplete, "
+          "input_tokens = input_tokens + excluded.input_tokens, "
+          "cached_tokens = cached_tokens + excluded.cached_tokens, "
+          "output_tokens = output_tokens + excluded.output_tokens, "
+          "reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, "
+          "bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out");
+  for (const auto& [key, sums] : groups) {
+    const auto& [day, tenant, key_id, model, account] = key;
+    up.bind(1, day).bind(2, tenant).bind(3, key_id).bind(4, model).bind(5, account);
+    for (std::size_t i = 0; i < sums.size(); ++i) up.bind(static_cast<int>(i) + 6, sums[i]);
+    up.step();
+    up.reset();
+  }
+}
+
+const char* group_column(UsageGroup by) {
+  switch (by) {
+    case UsageGroup::kDay:
+      return "day";
+    case UsageGroup::kModel:
+      return "model";
+    case UsageGroup::kKey:
+      return "key_id";
+    case UsageGroup::kAccount:
+      return "account";
+    case UsageGroup::kTenant:
+      return "tenant";
+  }
+  return "day";
+}
+
 }  // namespace
 
 SqliteUsageStore::SqliteUsageStore(const std::string& db_path)
@@ -78,7 +144,7 @@ SqliteUsageStore::~SqliteUsageStore() {
   sqlite3_close(db_);
 }
 
-void SqliteUsageStore::append(const std::vector<UsageRecord>& records,
+void SqliteUsageStore::append(const std::vector<UsageRecord>& records, std::string_view journal,
                               std::int64_t journal_offset) {
   Transaction tx(db_, Transaction::Mode::kImmediate);
   if (!records.empty()) {
@@ -90,18 +156,19 @@ void SqliteUsageStore::append(const std::vector<UsageRecord>& records,
       ins.step();
       ins.reset();
     }
+    upsert_daily(db_, records);
   }
   Stmt off(db_,
            "INSERT INTO journal_state (name, journal_offset) VALUES (?, ?) "
            "ON CONFLICT(name) DO UPDATE SET journal_offset = excluded.journal_offset");
-  off.bind(1, kJournal).bind(2, journal_offset);
+  off.bind(1, journal).bind(2, journal_offset);
   off.step();
   tx.commit();
 }
 
-std::int64_t SqliteUsageStore::journal_offset() {
+std::int64_t SqliteUsageStore::journal_offset(std::string_view journal) {
   Stmt q(db_, "SELECT journal_offset FROM journal_state WHERE name = ?");
-  q.bind(1, kJournal);
+  q.bind(1, journal);
   return q.step() ? q.int64(0) : 0;
 }
 
@@ -122,8 +189,56 @@ std::vector<UsageRecord> SqliteUsageStore::query(const UsageFilter& filter) {
 }
 
 std::int64_t SqliteUsageStore::delete_older_than(std::int64_t cutoff_ms) {
-  Stmt del(db_, "DELETE FROM usage_records WHERE start_ms < ?");
-  del.bind(1, cutoff_ms);
+  // In chunks, each its own transaction: the first run over a large backlog must not hold the
+  // write lock for longer than the journal consumer's busy timeout.
+  constexpr std::int64_t kChunk = 5000;
+  Stmt del(db_,
+           "DELETE FROM usage_records WHERE id IN (SELECT id FROM usage_records "
+           "WHERE start_ms < ? LIMIT ?)");
+  del.bind(1, cutoff_ms).bind(2, kChunk);
+  std::int64_t total = 0;
+  for (;;) {
+    del.step();
+    const std::int64_t n = sqlite3_changes64(db_);
+    total += n;
+    if (n < kChunk) return total;
+    del.reset();
+  }
+}
+
+std::vector<UsageTotals> SqliteUsageStore::totals(const TotalsFilter& filter, UsageGroup by) {
+  const std::string col = group_column(by);
+  std::string where;
+  auto cond = [&where](const char* c) {
+    where += (where.empty() ? " WHERE " : " AND ") + std::string(c);
+  };
+  if (!filter.tenant.empty()) cond("tenant = ?1");
+  if (!filter.since_day.empty()) cond("day >= ?2");
+  if (!filter.until_day.empty()) cond("day <= ?3");
+  Stmt q(db_, "SELECT " + col +
+                  ", SUM(requests), SUM(errors), SUM(incomplete), SUM(input_tokens), "
+                  "SUM(cached_tokens), SUM(output_tokens), SUM(reasoning_tokens), SUM(bytes_in), "
+                  "SUM(bytes_out) FROM usage_daily" +
+                  where + " GROUP BY " + col + " ORDER BY " + col);
+  if (!filter.tenant.empty()) q.bind(1, filter.tenant);
+  if (!filter.since_day.empty()) q.bind(2, filter.since_day);
+  if (!filter.until_day.empty()) q.bind(3, filter.until_day);
+  std::vector<UsageTotals> out;
+  while (q.step()) {
+    UsageTotals t;
+    t.group = q.text(0);
+    std::int64_t* sums[] = {&t.requests,         &t.errors,        &t.incomplete,
+                            &t.input_tokens,     &t.cached_tokens, &t.output_tokens,
+                            &t.reasoning_tokens, &t.bytes_in,      &t.bytes_out};
+    for (int i = 0; i < 9; ++i) *sums[i] = q.int64(i + 1);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::int64_t SqliteUsageStore::delete_aggregates_before(std::string_view day) {
+  Stmt del(db_, "DELETE FROM usage_daily WHERE day < ?");
+  del.bind(1, day);
   del.step();
   return sqlite3_changes64(db_);
 }

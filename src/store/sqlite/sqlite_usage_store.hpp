@@ -21,11 +21,13 @@ class SqliteUsageStore final : public UsageStore {
   SqliteUsageStore(const SqliteUsageStore&) = delete;
   SqliteUsageStore& operator=(const SqliteUsageStore&) = delete;
 
-  void append(const std::vector<records::UsageRecord>& records,
+  void append(const std::vector<records::UsageRecord>& records, std::string_view journal,
               std::int64_t journal_offset) override;
-  std::int64_t journal_offset() override;
+  std::int64_t journal_offset(std::string_view journal) override;
   std::vector<records::UsageRecord> query(const UsageFilter& filter) override;
   std::int64_t delete_older_than(std::int64_t cutoff_ms) override;
+  std::vector<UsageTotals> totals(const TotalsFilter& filter, UsageGroup by) override;
+  std::int64_t delete_aggregates_before(std::string_view day) override;
 
  private:
   sqlite3* db_ = nullptr;

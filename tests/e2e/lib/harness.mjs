@@ -32,6 +32,8 @@ export const RELAY_ENV = {
   CODEX_RELAY_SERVER_BODY_TIMEOUT_MS: '2000',
   CODEX_RELAY_SERVER_MAX_BODY_BYTES: String(1024 * 1024),
   CODEX_RELAY_UPSTREAM_HEARTBEAT_INTERVAL_MS: '300',
+  // Many relays run at once: each gets a free admin port (relay.adminUrl) instead of 9464.
+  CODEX_RELAY_ADMIN_LISTEN: '127.0.0.1:0',
 };
 
 /**
@@ -434,8 +436,14 @@ async function spawnServe(dataDir, env, logName, port = null, serveArgs = []) {
   );
   const out = fs.createWriteStream(logFile);
   child.stderr.on('data', (d) => out.write(d));
+  let early = '';
+  const grab = (d) => (early += d);
+  child.stdout.on('data', grab);
   await waitForLine(child, /codex-relay listening on (http:\/\/\S+)/, 15000, `relay serve (${logName})`);
+  child.stdout.off('data', grab);
+  out.write(early);
   child.stdout.on('data', (d) => out.write(d));
+  const admin = /codex-relay admin listening on (http:\/\/\S+)/.exec(early);
   const url = `http://127.0.0.1:${port}`;
   // Belt and braces: the readiness line should mean /healthz answers.
   const h = await fetch(`${url}/healthz`);
@@ -444,6 +452,8 @@ async function spawnServe(dataDir, env, logName, port = null, serveArgs = []) {
     port,
     url,
     base: `${url}/v1`,
+    /** The admin listener (GET /metrics), or null when serve was started without one. */
+    adminUrl: admin ? admin[1] : null,
     child,
     logFile,
     stop: () => stopChild(child),

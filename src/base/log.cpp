@@ -1,0 +1,158 @@
+#include "base/log.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <ctime>
+#include <memory>
+
+#include "base/utf8.hpp"
+
+namespace relay::log {
+namespace {
+
+std::atomic<bool> g_json{false};
+// Set while event() logs: only its payloads are spliced as JSON members, so no other message
+// (which might quote outside text) can inject members.
+thread_local bool t_in_event = false;
+
+// Marks a payload that already holds JSON members (from event()); the formatter splices it.
+constexpr char kMembers = '\x1e';
+
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    std::string line;
+    line.reserve(msg.payload.size() + 96);
+    const auto t = msg.time.time_since_epoch();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
+    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char ts[40];
+    const std::size_t n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    line += "{\"ts\":\"";
+    line.append(ts, n);
+    char frac[8];
+    std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms % 1000));
+    line += frac;
+    line += "\",\"level\":\"";
+    const auto lv = spdlog::level::to_string_view(msg.level);
+    line.append(lv.data(), lv.size());
+    line += '"';
+    std::string_view payload(msg.payload.data(), msg.payload.size());
+    if (t_in_event && !payload.empty() && payload.front() == kMembers) {
+      line += ',';
+      line.append(payload.substr(1));
+    } else {
+      line += ",\"msg\":";
+      append_json_string(line, payload);
+    }
+    line += "}\n";
+    dest.append(line.data(), line.data() + line.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonFormatter>();
+  }
+};
+
+void append_text_value(std::string& out, std::string_view v) {
+  bool plain = !v.empty();
+  for (char c : v) plain = plain && c != ' ' && c != '=' && c != '"' && c > 0x1f;
+  if (plain)
+    out.append(v);
+  else
+    append_json_string(out, v);
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else if (c >= 0x80) {
+      const std::size_t n = utf8_sequence_length(s, i);
+      if (n == 0) {
+        out += "\\ufffd";
+        ++i;
+        continue;
+      }
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    } else {
+      out += static_cast<char>(c);
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+void use_json(bool json, spdlog::sink_ptr sink) {
+  g_json = json;
+  auto logger = spdlog::default_logger();
+  if (json) {
+    // One plain sink: color codes would break the JSON.
+    if (!sink) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    auto fresh = std::make_shared<spdlog::logger>(logger->name(), std::move(sink));
+    fresh->set_level(logger->level());
+    fresh->set_formatter(std::make_unique<JsonFormatter>());
+    spdlog::set_default_logger(fresh);
+  }
+}
+
+bool json() {
+  return g_json.load(std::memory_order_relaxed);
+}
+
+void event(spdlog::level::level_enum level, std::string_view name,
+           std::initializer_list<Field> fields) {
+  if (!spdlog::should_log(level)) return;
+  std::string out;
+  out.reserve(64 + fields.size() * 24);
+  const bool as_json = json();
+  if (as_json) {
+    out += kMembers;
+    out += "\"event\":";
+    append_json_string(out, name);
+  } else {
+    out.append(name);
+  }
+  for (const Field& f : fields) {
+    if (as_json) {
+      out += ',';
+      append_json_string(out, f.name);
+      out += ':';
+    } else {
+      out += ' ';
+      out.append(f.name);
+      out += '=';
+    }
+    if (const auto* s = std::get_if<std::string_view>(&f.value)) {
+      if (as_json)
+        append_json_string(out, *s);
+      else
+        append_text_value(out, s->empty() ? std::string_view("-") : *s);
+    } else if (const auto* i = std::get_if<std::int64_t>(&f.value)) {
+      out += std::to_string(*i);
+    } else {
+      out += std::get<bool>(f.value) ? "true" : "false";
+    }
+  }
+  t_in_event = as_json;
+  spdlog::log(level, "{}", out);
+  t_in_event = false;
+}
+
+}  // namespace relay::log

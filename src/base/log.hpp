@@ -1,0 +1,37 @@
+#pragma once
+// The relay's log: spdlog on stderr, as text (for a terminal) or as one JSON object per line
+// ([log] format, "json" by default for serve). Request events carry their fields as JSON members
+// rather than inside a message, so a log pipeline can filter on request_id, tenant or status.
+// Nothing logged may hold a relay key, a credential, a prompt or a completion: callers pass
+// metadata only.
+#include <spdlog/common.h>
+#include <spdlog/sinks/sink.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace relay::log {
+
+// json=true installs a JSON logger writing to `sink` (stderr when null); false only clears the
+// flag, keeping the current logger and its text pattern.
+void use_json(bool json, spdlog::sink_ptr sink = nullptr);
+bool json();
+
+struct Field {
+  std::string_view name;
+  std::variant<std::string_view, std::int64_t, bool> value;
+};
+
+// One structured event: {"ts":…,"level":…,"event":NAME,<fields>} in JSON, and
+// "NAME k=v k=v" in text (a value with a space or '=' is quoted).
+void event(spdlog::level::level_enum level, std::string_view name,
+           std::initializer_list<Field> fields);
+
+// JSON string escaping that always yields valid JSON: control bytes as \u00XX, invalid UTF-8
+// as U+FFFD. Appends the quoted string to out.
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace relay::log

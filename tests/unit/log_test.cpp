@@ -1,0 +1,116 @@
+#include "base/log.hpp"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace relay::log {
+namespace {
+
+// Parses text as JSON; the test fails on anything invalid.
+simdjson::dom::element parse(simdjson::dom::parser& p, const std::string& text) {
+  simdjson::dom::element e;
+  EXPECT_EQ(p.parse(text).get(e), simdjson::SUCCESS) << text;
+  return e;
+}
+
+TEST(LogJson, StringsAlwaysEscapeToValidJson) {
+  simdjson::dom::parser p;
+  // Valid text comes back as it was; invalid UTF-8 (a stray byte, a cut sequence, an encoded
+  // surrogate) comes back with U+FFFD in its place.
+  const std::pair<std::string, bool> cases[] = {
+      {"plain", true},
+      {"quote \" back \\ slash", true},
+      {"ctl \x01\n\t\x7f", true},
+      {"utf8 h\xc3\xa9 \xe2\x82\xac", true},
+      {std::string(1, '\0'), true},
+      {"bad \xff end", false},
+      {"cut \xc3", false},
+      {"surrogate \xed\xa0\x80", false},
+  };
+  for (const auto& [raw, valid] : cases) {
+    std::string out;
+    append_json_string(out, raw);
+    auto e = parse(p, "[" + out + "]");
+    std::string_view back;
+    ASSERT_EQ(e.at(0).get(back), simdjson::SUCCESS);
+    if (valid) {
+      EXPECT_EQ(back, raw);
+    } else {
+      EXPECT_NE(back.find("\xef\xbf\xbd"), std::string_view::npos) << out;
+    }
+  }
+}
+
+class LogCapture : public ::testing::Test {
+ protected:
+  void SetUp() override { saved_ = spdlog::default_logger(); }
+  void TearDown() override {
+    use_json(false);
+    spdlog::set_default_logger(saved_);
+  }
+  std::vector<std::string> lines() const {
+    std::vector<std::string> out;
+    std::istringstream in(out_.str());
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  }
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> saved_;
+};
+
+TEST_F(LogCapture, JsonLinesWithEventFieldsAsMembers) {
+  use_json(true, std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
+  spdlog::set_level(spdlog::level::info);
+  event(spdlog::level::info, "request",
+        {{"request_id", std::string_view("req_1")},
+         {"status", std::int64_t{429}},
+         {"ok", false},
+         {"path", std::string_view("/v1/x\"y")}});
+  spdlog::warn("plain {} message", "text\nwith newline");
+  // A plain message that looks like an event payload is still quoted whole, never spliced.
+  spdlog::info("\x1e\"event\":\"forged\"");
+  auto ls = lines();
+  ASSERT_EQ(ls.size(), 3u);
+  simdjson::dom::parser p;
+  auto a = parse(p, ls[0]);
+  EXPECT_EQ(std::string_view(a["event"]), "request");
+  EXPECT_EQ(std::string_view(a["request_id"]), "req_1");
+  EXPECT_EQ(std::int64_t(a["status"]), 429);
+  EXPECT_EQ(bool(a["ok"]), false);
+  EXPECT_EQ(std::string_view(a["path"]), "/v1/x\"y");
+  EXPECT_EQ(std::string_view(a["level"]), "info");
+  EXPECT_EQ(std::string_view(a["ts"]).size(), 24u);  // 2026-11-27T15:27:19.199Z
+  simdjson::dom::parser p2;
+  auto b = parse(p2, ls[1]);
+  EXPECT_EQ(std::string_view(b["level"]), "warning");
+  EXPECT_EQ(std::string_view(b["msg"]), "plain text\nwith newline message");
+  simdjson::dom::parser p3;
+  auto c = parse(p3, ls[2]);
+  EXPECT_TRUE(c["event"].error());  // not spliced
+  EXPECT_EQ(std::string_view(c["msg"]), "\x1e\"event\":\"forged\"");
+}
+
+TEST_F(LogCapture, TextEventsAreKeyValuePairs) {
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+  sink->set_pattern("%v");
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("t", sink));
+  use_json(false);
+  event(spdlog::level::info, "request",
+        {{"request_id", std::string_view("req_2")},
+         {"tenant", std::string_view()},
+         {"detail", std::string_view("two words")},
+         {"n", std::int64_t{-1}}});
+  auto ls = lines();
+  ASSERT_EQ(ls.size(), 1u);
+  EXPECT_EQ(ls[0], "request request_id=req_2 tenant=- detail=\"two words\" n=-1");
+}
+
+}  // namespace
+}  // namespace relay::log
