@@ -228,6 +228,25 @@ describe('metadata records', { skip }, () => {
     console.log(`RECORDS_CANARY searched ${files.length} files (${before} records) and /metrics: no canary, no key`);
   });
 
+  it('`usage` reports the sums of the records, per model and per key (the daily aggregates)', async () => {
+    const rs = records(relay);
+    assert.ok(rs.length >= 10, `only ${rs.length} records to sum`);
+    const want = {};
+    for (const r of rs) {
+      const w = (want[r.model] ??= { requests: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0, reasoning_tokens: 0, bytes_out: 0 });
+      w.requests++;
+      for (const k of ['input_tokens', 'cached_tokens', 'output_tokens', 'reasoning_tokens', 'bytes_out']) w[k] += r[k];
+    }
+    const byModel = JSON.parse(relay.cli(['usage', '--by', 'model', '--format', 'json']));
+    const got = {};
+    for (const row of byModel) got[row.model] = { requests: row.requests, input_tokens: row.input_tokens, cached_tokens: row.cached_tokens, output_tokens: row.output_tokens, reasoning_tokens: row.reasoning_tokens, bytes_out: row.bytes_out };
+    assert.deepEqual(got, want, 'usage --by model differs from the sum of the records');
+    const byKey = JSON.parse(relay.cli(['usage', '--tenant', relay.tenant, '--by', 'key', '--format', 'json']));
+    assert.equal(byKey.length, 1);
+    assert.equal(byKey[0].requests, rs.filter((r) => r.tenant === relay.tenant).length);
+    console.log(`RECORDS_USAGE_REPORT ${rs.length} records, ${byModel.length} models: usage equals the sum of the records`);
+  });
+
   it('the log is one JSON object per line, with the request id on every request event', async () => {
     // serve's stdout (the readiness lines) shares the file; everything on stderr is the log.
     const stdoutLine = /^codex-relay (admin )?listening on /;
