@@ -11,9 +11,9 @@ want_test=0
 build_pkgs=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
   libsimdjson-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
-  libhiredis-dev libgtest-dev libgmock-dev googletest libbenchmark-dev)
+  libhiredis-dev libpq-dev libgtest-dev libgmock-dev googletest libbenchmark-dev)
 test_pkgs=(clang-format clang-tidy curl openssl nodejs npm iproute2 util-linux sqlite3 redis-server
-  tinyproxy dante-server squid)
+  postgresql-15 tinyproxy dante-server squid)
 
 pkgs=("${build_pkgs[@]}")
 ((want_test)) && pkgs+=("${test_pkgs[@]}")

@@ -1,7 +1,7 @@
 #pragma once
 // UsageStore: the metadata records (issue 6, docs/records.md), written by the EventQueue's
-// consumer in batches and read by reports. Embedded backend: sqlite/; cluster: later. Records
-// are not config: writing them never makes serve reload its snapshot.
+// consumer in batches and read by reports. Embedded backend: sqlite/; cluster: postgres/ (not yet
+// selectable in serve). Records are not config: writing them never makes serve reload its snapshot.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
