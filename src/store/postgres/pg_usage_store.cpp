@@ -7,31 +7,11 @@
 #include "store/postgres/migrations.hpp"
 #include "store/postgres/partitions.hpp"
 #include "store/postgres/usage_rows.hpp"
+#include "store/usage_daily.hpp"
 
 namespace relay::store {
-namespace {
-
-using pg::kSumColumns;
 using pg::saturated;
 using records::UsageRecord;
-
-const char* group_column(UsageGroup by) {
-  switch (by) {
-    case UsageGroup::kDay:
-      return "day";
-    case UsageGroup::kModel:
-      return "model";
-    case UsageGroup::kKey:
-      return "key_id";
-    case UsageGroup::kAccount:
-      return "account";
-    case UsageGroup::kTenant:
-      return "tenant";
-  }
-  return "day";
-}
-
-}  // namespace
 
 PgUsageStore::PgUsageStore(const std::string& conninfo) : conn_(conninfo) {
   pg::migrate(conn_);
@@ -165,7 +145,8 @@ std::vector<UsageTotals> PgUsageStore::totals(const TotalsFilter& filter, UsageG
   if (!filter.since_day.empty()) cond("day >=", filter.since_day);
   if (!filter.until_day.empty()) cond("day <=", filter.until_day);
   std::string sums;
-  for (std::string_view c : kSumColumns) sums += ", " + saturated("SUM(" + std::string(c) + ")");
+  for (std::string_view c : kDailySumColumns)
+    sums += ", " + saturated("SUM(" + std::string(c) + ")");
   const pg::Result r = conn_.exec(
       "SELECT " + col + sums + " FROM usage_daily" + where + " GROUP BY 1 ORDER BY 1", params);
   std::vector<UsageTotals> out;

@@ -1,28 +1,10 @@
 #include "store/postgres/usage_rows.hpp"
 
-#include <limits>
-#include <map>
-#include <tuple>
-
-#include "store/usage_store.hpp"
+#include "store/usage_daily.hpp"
 
 namespace relay::store::pg {
-namespace {
 
 using records::UsageRecord;
-using DailyKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
-using DailySums = std::array<std::int64_t, 9>;
-
-// Saturates rather than overflowing, as the SQLite store does: a record may carry any count.
-std::int64_t add(std::int64_t a, std::int64_t b) {
-  std::int64_t r = 0;
-  if (__builtin_add_overflow(a, b, &r))
-    return b < 0 ? std::numeric_limits<std::int64_t>::min()
-                 : std::numeric_limits<std::int64_t>::max();
-  return r;
-}
-
-}  // namespace
 
 // "($1, $2), ($3, $4)" for rows x cols parameters.
 std::string placeholders(std::size_t rows, std::size_t cols) {
@@ -103,23 +85,10 @@ std::string saturated(const std::string& expr) {
 
 // One multi-row upsert for the batch's groups (a batch is mostly a few tenants and models).
 void upsert_daily(Connection& c, const std::vector<UsageRecord>& records) {
-  std::map<DailyKey, DailySums> groups;
-  for (const UsageRecord& r : records) {
-    DailySums& g = groups[{store::utc_day(r.start_ms), r.tenant, r.key_id, r.model, r.account}];
-    const DailySums one = {1,
-                           r.status >= 400 || r.status == 0,
-                           r.usage_incomplete,
-                           r.input_tokens,
-                           r.cached_tokens,
-                           r.output_tokens,
-                           r.reasoning_tokens,
-                           r.bytes_in,
-                           r.bytes_out};
-    for (std::size_t i = 0; i < g.size(); ++i) g[i] = add(g[i], one[i]);
-  }
+  const auto groups = sum_daily(records);
   if (groups.empty()) return;
   std::string set;
-  for (std::string_view col : kSumColumns) {
+  for (std::string_view col : kDailySumColumns) {
     const std::string name(col);
     std::string sum = "usage_daily.";
     sum.append(name).append("::numeric + EXCLUDED.").append(name);

@@ -21,10 +21,6 @@ inline constexpr std::string_view kColumns =
 inline constexpr std::size_t kColumnCount = 24;
 // Rows per INSERT: a statement may carry at most 65535 parameters.
 inline constexpr std::size_t kRowsPerStatement = 1000;
-// usage_daily's sums, in the order of UsageTotals' fields.
-inline constexpr std::array<std::string_view, 9> kSumColumns = {
-    "requests",      "errors",           "incomplete", "input_tokens", "cached_tokens",
-    "output_tokens", "reasoning_tokens", "bytes_in",   "bytes_out"};
 
 // "($1, $2), ($3, $4)" for rows x cols parameters.
 std::string placeholders(std::size_t rows, std::size_t cols);

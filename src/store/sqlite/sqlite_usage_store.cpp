@@ -8,6 +8,7 @@
 
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/statement.hpp"
+#include "store/usage_daily.hpp"
 
 namespace relay::store {
 namespace {
@@ -62,35 +63,9 @@ UsageRecord read_record(const Stmt& q) {
   return r;
 }
 
-// The usage_daily key and its nine sums, in the table's column order.
-using DailyKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
-using DailySums = std::array<std::int64_t, 9>;
-
-// Saturates rather than overflowing: a record may carry any count up to INT64_MAX.
-std::int64_t add(std::int64_t a, std::int64_t b) {
-  std::int64_t r = 0;
-  if (__builtin_add_overflow(a, b, &r))
-    return b < 0 ? std::numeric_limits<std::int64_t>::min()
-                 : std::numeric_limits<std::int64_t>::max();
-  return r;
-}
-
 // One upsert per group rather than per record: a batch is mostly a few tenants and models.
 void upsert_daily(sqlite3* db, const std::vector<UsageRecord>& records) {
-  std::map<DailyKey, DailySums> groups;
-  for (const UsageRecord& r : records) {
-    DailySums& g = groups[{utc_day(r.start_ms), r.tenant, r.key_id, r.model, r.account}];
-    const DailySums one = {1,
-                           r.status >= 400 || r.status == 0,
-                           r.usage_incomplete,
-                           r.input_tokens,
-                           r.cached_tokens,
-                           r.output_tokens,
-                           r.reasoning_tokens,
-                           r.bytes_in,
-                           r.bytes_out};
-    for (std::size_t i = 0; i < g.size(); ++i) g[i] = add(g[i], one[i]);
-  }
+  const auto groups = sum_daily(records);
   Stmt up(db,
           "INSERT INTO usage_daily (day, tenant, key_id, model, account, requests, errors, "
           "incomplete, input_tokens, cached_tokens, output_tokens, reasoning_tokens, bytes_in, "
@@ -110,22 +85,6 @@ void upsert_daily(sqlite3* db, const std::vector<UsageRecord>& records) {
     up.step();
     up.reset();
   }
-}
-
-const char* group_column(UsageGroup by) {
-  switch (by) {
-    case UsageGroup::kDay:
-      return "day";
-    case UsageGroup::kModel:
-      return "model";
-    case UsageGroup::kKey:
-      return "key_id";
-    case UsageGroup::kAccount:
-      return "account";
-    case UsageGroup::kTenant:
-      return "tenant";
-  }
-  return "day";
 }
 
 }  // namespace
