@@ -14,21 +14,8 @@
 # postgresql (server 15).
 set -euo pipefail
 
-prog=$(basename "$0")
-die() {
-  echo "$prog: $*" >&2
-  exit 1
-}
-usage() {
-  echo "usage: $prog start|stop DIR" >&2
-  exit 2
-}
-
-(($# == 2)) || usage
-cmd=$1
-[[ -n "$2" ]] || usage
-mkdir -p -- "$2"
-dir=$(cd -- "$2" && pwd)
+# shellcheck source=lib/test-fixture.sh
+source "$(dirname "$0")/lib/test-fixture.sh"
 data=$dir/data
 urlfile=$dir/url
 logfile=$dir/postgres.log
@@ -45,13 +32,6 @@ fi
 # From / so that a cwd the postgres user cannot enter draws no warnings.
 run() { (cd / && "${as_owner[@]}" "$@"); }
 
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  local state
-  state=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)
-  [[ "$state" != Z ]]
-}
-
 # The postmaster's pid from DIR/data/postmaster.pid when it is alive and is a postgres, else
 # nothing. (A stale pidfile may name a pid the system has since given to another process.)
 live_pid() {
@@ -67,10 +47,6 @@ live_pid() {
 live_port() { sed -n 4p "$data/postmaster.pid" 2>/dev/null | tr -dc '0-9'; }
 
 ready() { "$bin/pg_isready" -q -h 127.0.0.1 -p "$1" -d postgres -U "$owner" -t 1 2>/dev/null; }
-
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
 # As root the postgres user must reach DIR through every parent (a build dir under /root is
 # 0700 by default): give the ancestors o+x (traverse only, no listing), and DIR to postgres.
@@ -178,8 +154,4 @@ stop() {
   echo "$prog: stopped postgres pid $pid"
 }
 
-case $cmd in
-  start) start ;;
-  stop) stop ;;
-  *) usage ;;
-esac
+run_fixture_command

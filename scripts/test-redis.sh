@@ -9,32 +9,11 @@
 # Used by ctest as the `redis` fixture (CMakeLists.txt); needs the Debian package redis-server.
 set -euo pipefail
 
-prog=$(basename "$0")
-die() {
-  echo "$prog: $*" >&2
-  exit 1
-}
-usage() {
-  echo "usage: $prog start|stop DIR" >&2
-  exit 2
-}
-
-(($# == 2)) || usage
-cmd=$1
-[[ -n "$2" ]] || usage
-mkdir -p -- "$2"
-dir=$(cd -- "$2" && pwd)
+# shellcheck source=lib/test-fixture.sh
+source "$(dirname "$0")/lib/test-fixture.sh"
 pidfile=$dir/redis.pid
 urlfile=$dir/url
 logfile=$dir/redis.log
-
-# True while PID runs (a zombie, exited but not yet reaped by its parent, does not count).
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  local state
-  state=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)
-  [[ "$state" != Z ]]
-}
 
 # The pid in the pidfile when that process is alive and is a redis-server, else nothing.
 live_pid() {
@@ -52,10 +31,6 @@ is_ours() {
   local port=$1 pid=$2
   [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]] || return 1
   redis-cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | tr -d '\r' | grep -qx "process_id:$pid"
-}
-
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 start() {
@@ -134,8 +109,4 @@ stop() {
   echo "$prog: stopped redis-server pid $pid"
 }
 
-case $cmd in
-  start) start ;;
-  stop) stop ;;
-  *) usage ;;
-esac
+run_fixture_command

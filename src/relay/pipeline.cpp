@@ -26,25 +26,20 @@ namespace asio = boost::asio;
 
 namespace {
 
-struct ActiveGuard {
-  explicit ActiveGuard(PipelineStats& s) : stats(s) {
-    stats.active.fetch_add(1, std::memory_order_relaxed);
-    stats.total.fetch_add(1, std::memory_order_relaxed);
+// Holds a gauge (requests or streams in flight) up while it lives; null holds nothing.
+class GaugeHold {
+ public:
+  explicit GaugeHold(std::atomic<long>* gauge) : gauge_(gauge) {
+    if (gauge_) gauge_->fetch_add(1, std::memory_order_relaxed);
   }
-  ~ActiveGuard() { stats.active.fetch_sub(1, std::memory_order_relaxed); }
-  PipelineStats& stats;
-};
+  ~GaugeHold() {
+    if (gauge_) gauge_->fetch_sub(1, std::memory_order_relaxed);
+  }
+  GaugeHold(const GaugeHold&) = delete;
+  GaugeHold& operator=(const GaugeHold&) = delete;
 
-struct StreamGuard {
-  StreamGuard(PipelineStats& s, bool on) : stats(on ? &s : nullptr) {
-    if (stats) stats->streams.fetch_add(1, std::memory_order_relaxed);
-  }
-  ~StreamGuard() {
-    if (stats) stats->streams.fetch_sub(1, std::memory_order_relaxed);
-  }
-  StreamGuard(const StreamGuard&) = delete;
-  StreamGuard& operator=(const StreamGuard&) = delete;
-  PipelineStats* stats;
+ private:
+  std::atomic<long>* gauge_;
 };
 
 // The fields every request's context starts with, whatever happens to it next.
@@ -83,7 +78,8 @@ pool::AttemptOutcome outcome_for_pool(const RequestContext& ctx,
 }  // namespace
 
 asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter& out) {
-  ActiveGuard active(stats_);
+  stats_.total.fetch_add(1, std::memory_order_relaxed);
+  GaugeHold active(&stats_.active);
   RequestContext ctx;
   begin(ctx, req);
   ctx.snapshot = snapshots_.get();
@@ -159,7 +155,7 @@ asio::awaitable<std::string> Pipeline::forward_admitted(http::Request& req,
     co_return std::string();
   }
   ctx.body = std::move(inspected.info);
-  StreamGuard stream(stats_, ctx.body.stream);
+  GaugeHold stream(ctx.body.stream ? &stats_.streams : nullptr);
   if (wants_usage_option(ctx.path, ctx.body)) {
     add_include_usage(req.body);  // after inspect, which may have parsed the body in place
     ctx.strip_usage_chunk = true;

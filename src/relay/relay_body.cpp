@@ -56,6 +56,13 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
   if (!sse) head.content_length = t.content_length();
   ctx.status = head.status;
 
+  // The usage of a whole body or stream: read once, when the response is complete.
+  auto take_usage = [&] {
+    if (json)
+      ctx.usage = sse::usage_from_json_body(json_body);
+    else if (sse)
+      ctx.usage = tap.usage();
+  };
   // Counts what goes out, and hands the record over before the bytes that complete the
   // response (record.hpp): the terminal event of a stream, the last byte of a fixed length.
   auto before_send = [&](std::size_t n) {
@@ -65,8 +72,7 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
                                : head.content_length && static_cast<std::size_t>(ctx.bytes_out) >=
                                                             *head.content_length;
     if (!completes) return;
-    if (json) ctx.usage = sse::usage_from_json_body(json_body);
-    if (sse) ctx.usage = tap.usage();
+    take_usage();
     ctx.outcome = Outcome::kOk;
     record_once(ctx);
   };
@@ -150,10 +156,7 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
     }
   }
   out.stop_watching();
-  if (json)
-    ctx.usage = sse::usage_from_json_body(json_body);
-  else if (sse)
-    ctx.usage = tap.usage();
+  if (!ctx.recorded) take_usage();  // a complete response has read it already
 
   if (client_gone) {
     // Codex hangs up as soon as it has read response.completed: that is a success.
