@@ -5,12 +5,12 @@ JOBS       ?= $(shell nproc)
 RUN_ARGS   ?=
 FORMAT_SRC  = $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
 
-.PHONY: run test setup setup-test build unit e2e lint format tidy clean
+.PHONY: run test setup setup-test build unit e2e test-cluster lint format tidy clean
 
 run: setup build
 	./$(BUILD_DIR)/codex-relay serve $(RUN_ARGS)
 
-test: setup-test lint build tidy unit e2e
+test: setup-test lint build tidy unit e2e test-cluster
 
 setup:
 	@scripts/setup.sh
@@ -29,6 +29,11 @@ unit: build
 
 e2e: build
 	tests/e2e/run.sh $(BUILD_DIR)/codex-relay
+
+# Two relay nodes, PostgreSQL, Redis, the mock provider and egress proxies in network namespaces,
+# with a node crash, a Redis cut-off and a PostgreSQL outage under load (needs root).
+test-cluster: build
+	tests/cluster/run.sh $(BUILD_DIR)/codex-relay
 
 lint:
 	@clang-format --dry-run --Werror $(FORMAT_SRC)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL 15 for the tests: loopback only, fsync off, all its files in DIR.
+# A throwaway PostgreSQL 15 for the tests: loopback only (unless TEST_FIXTURE_ADDR, below), fsync
+# off, all its files in DIR.
 #
 #   scripts/test-postgres.sh start DIR  # initdb (once), starts it, creates codex_relay_test,
 #                                       # writes postgresql://USER@127.0.0.1:PORT/codex_relay_test
@@ -12,6 +13,11 @@
 # to run as root: as root the server runs as the `postgres` user (runuser), which then owns
 # DIR/data. Used by ctest as the `postgres` fixture (CMakeLists.txt); needs the Debian package
 # postgresql (server 15).
+#
+# Optional environment: TEST_FIXTURE_ADDR / TEST_FIXTURE_PORT (scripts/lib/test-fixture.sh)
+# choose another listen address (e.g. a network namespace's own) and a fixed port;
+# TEST_PG_ALLOW_CIDR (e.g. 10.77.0.0/24) lets clients from that network in (trust, as for
+# loopback), for servers reached from other namespaces.
 set -euo pipefail
 
 # shellcheck source=lib/test-fixture.sh
@@ -46,7 +52,7 @@ live_pid() {
 # The port the running server was started with (line 4 of postmaster.pid).
 live_port() { sed -n 4p "$data/postmaster.pid" 2>/dev/null | tr -dc '0-9'; }
 
-ready() { "$bin/pg_isready" -q -h 127.0.0.1 -p "$1" -d postgres -U "$owner" -t 1 2>/dev/null; }
+ready() { "$bin/pg_isready" -q -h "$addr" -p "$1" -d postgres -U "$owner" -t 1 2>/dev/null; }
 
 # As root the postgres user must reach DIR through every parent (a build dir under /root is
 # 0700 by default): give the ancestors o+x (traverse only, no listing), and DIR to postgres.
@@ -65,8 +71,17 @@ grant_access() {
   chmod 0700 -- "$dir"
 }
 
+# TEST_PG_ALLOW_CIDR: one `host all all CIDR trust` line in pg_hba.conf (added once).
+allow_network() {
+  local cidr=${TEST_PG_ALLOW_CIDR:-}
+  [[ -n "$cidr" ]] || return 0
+  [[ "$cidr" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$ ]] || die "TEST_PG_ALLOW_CIDR must be an IPv4 CIDR"
+  local line="host all all $cidr trust"
+  grep -qxF -- "$line" "$data/pg_hba.conf" || echo "$line" >>"$data/pg_hba.conf"
+}
+
 write_url() {
-  echo "postgresql://$owner@127.0.0.1:$1/$db" >"$urlfile.tmp"
+  echo "postgresql://$owner@$addr:$1/$db" >"$urlfile.tmp"
   mv -f -- "$urlfile.tmp" "$urlfile"
 }
 
@@ -91,24 +106,25 @@ start() {
       die "initdb failed; its log ($dir/initdb.log):
 $(tail -n 20 "$dir/initdb.log")"
   fi
+  allow_network
 
   # A unix socket path is limited to 107 bytes: with a deeper DIR, TCP alone (the url uses it).
   local sockets="-k '$dir'"
   ((${#dir} > 80)) && sockets="-c unix_socket_directories=''"
   local attempt
   for attempt in 1 2 3 4 5 6; do
-    port=$(shuf -i 20000-60000 -n 1)
+    port=$(pick_port)
     port_in_use "$port" && continue
     # The log is written by the server, so it must belong to it.
     : >"$logfile"
     ((${#as_owner[@]})) && chown postgres: -- "$logfile"
     # -w waits until the server accepts connections (or has failed).
     if run "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t 30 -s \
-      -o "-p $port -c listen_addresses=127.0.0.1 $sockets -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      -o "-p $port -c listen_addresses=$addr $sockets -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
       start >/dev/null 2>&1 && ready "$port"; then
-      if [[ -z "$(run "$bin/psql" -X -h 127.0.0.1 -p "$port" -U "$owner" -d postgres -Atqc \
+      if [[ -z "$(run "$bin/psql" -X -h "$addr" -p "$port" -U "$owner" -d postgres -Atqc \
         "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]]; then
-        run "$bin/createdb" -h 127.0.0.1 -p "$port" -U "$owner" "$db" ||
+        run "$bin/createdb" -h "$addr" -p "$port" -U "$owner" "$db" ||
           die "createdb $db failed (server log: $logfile)"
       fi
       write_url "$port"
@@ -122,6 +138,7 @@ $(tail -n 20 "$dir/initdb.log")"
       die "postgres on port $port did not start; its log ($logfile):
 $(tail -n 20 "$logfile")"
     fi
+    [[ -n "$fixed_port" ]] && die "port $port on $addr is taken (TEST_FIXTURE_PORT)"
     echo "$prog: port $port taken (attempt $attempt), trying another" >&2
   done
   die "no free port found for postgres after 6 attempts in 20000-60000"

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# A throwaway Redis for the tests: loopback only, no persistence, its files in DIR.
+# A throwaway Redis for the tests: loopback only (unless TEST_FIXTURE_ADDR, below), no
+# persistence, its files in DIR.
 #
 #   scripts/test-redis.sh start DIR   # starts redis-server, writes redis://127.0.0.1:PORT to DIR/url
 #   scripts/test-redis.sh stop DIR    # stops it (by DIR/redis.pid) and waits for it to exit
 #
 # Both are idempotent: `start` with a live server in DIR only prints its url again; `stop` with
 # none running does nothing. The port is a random free one in 20000-60000 (a few are tried).
+# TEST_FIXTURE_ADDR / TEST_FIXTURE_PORT (scripts/lib/test-fixture.sh) choose another address
+# (e.g. a private network namespace's own; protected mode is then off, so that other namespaces
+# get in) and a fixed port.
 # Used by ctest as the `redis` fixture (CMakeLists.txt); needs the Debian package redis-server.
 set -euo pipefail
 
@@ -26,11 +30,11 @@ live_pid() {
   echo "$pid"
 }
 
-# True when 127.0.0.1:PORT answers a redis PING with PONG and its process id is PID.
+# True when ADDR:PORT answers a redis PING with PONG and its process id is PID.
 is_ours() {
   local port=$1 pid=$2
-  [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]] || return 1
-  redis-cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | tr -d '\r' | grep -qx "process_id:$pid"
+  [[ "$(redis-cli -h "$addr" -p "$port" ping 2>/dev/null)" == PONG ]] || return 1
+  redis-cli -h "$addr" -p "$port" info server 2>/dev/null | tr -d '\r' | grep -qx "process_id:$pid"
 }
 
 start() {
@@ -38,7 +42,7 @@ start() {
   command -v redis-cli >/dev/null || die "redis-cli not found (apt-get install redis-server)"
   local pid port
   if pid=$(live_pid); then
-    port=$(sed -n 's#^redis://127\.0\.0\.1:\([0-9]*\).*#\1#p' "$urlfile" 2>/dev/null || true)
+    port=$(sed -n 's#^redis://[0-9.]*:\([0-9]*\).*#\1#p' "$urlfile" 2>/dev/null || true)
     if [[ -n "$port" ]] && is_ours "$port" "$pid"; then
       echo "$prog: already running (pid $pid): $(cat "$urlfile")"
       return 0
@@ -47,21 +51,25 @@ start() {
   fi
   rm -f -- "$pidfile" "$urlfile"
 
+  # Protected mode lets only loopback clients in (no password is set): off for another address,
+  # which TEST_FIXTURE_ADDR makes a private namespace's own.
+  local protected=yes
+  [[ "$addr" == 127.* ]] || protected=no
   local attempt
   for attempt in 1 2 3 4 5 6; do
-    port=$(shuf -i 20000-60000 -n 1)
+    port=$(pick_port)
     port_in_use "$port" && continue
     : >"$logfile"
     # --daemonize: the parent returns at once; the child binds, writes the pidfile, serves.
-    redis-server --port "$port" --bind 127.0.0.1 --protected-mode yes --save '' --appendonly no \
+    redis-server --port "$port" --bind "$addr" --protected-mode "$protected" --save '' --appendonly no \
       --dir "$dir" --daemonize yes --pidfile "$pidfile" --logfile "$logfile" --loglevel notice ||
       die "redis-server did not start (see $logfile)"
     local i
     for ((i = 0; i < 100; i++)); do  # up to 5 s
       if pid=$(live_pid) && is_ours "$port" "$pid"; then
-        echo "redis://127.0.0.1:$port" >"$urlfile.tmp"
+        echo "redis://$addr:$port" >"$urlfile.tmp"
         mv -f -- "$urlfile.tmp" "$urlfile"
-        echo "$prog: redis-server pid $pid on redis://127.0.0.1:$port (dir $dir)"
+        echo "$prog: redis-server pid $pid on redis://$addr:$port (dir $dir)"
         return 0
       fi
       # It exits when the port was taken in the meantime: try another one.
@@ -78,6 +86,7 @@ start() {
       die "redis-server on port $port did not answer PING within 5 s; its log ($logfile):
 $(tail -n 20 "$logfile")"
     fi
+    [[ -n "$fixed_port" ]] && die "port $port on $addr is taken (TEST_FIXTURE_PORT)"
     echo "$prog: port $port taken (attempt $attempt), trying another" >&2
   done
   die "no free port found for redis-server after 6 attempts in 20000-60000"

@@ -202,6 +202,15 @@ int run_cli(int argc, char** argv) {
   cli::add_usage_command(app, g);
   cli::add_records_command(app, g);
 
+  auto* migrate = app.add_subcommand(
+      "migrate", "Apply the store's schema migrations (run once before upgrading nodes)");
+  migrate->callback([&] {
+    g.action = [&] {
+      fmt::print("{}\n", store::migrate(g.config()));
+      return 0;
+    };
+  });
+
   std::string url, key;
   auto* cc =
       app.add_subcommand("codex-config", "Print a Codex CLI config.toml block for the relay");

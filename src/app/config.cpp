@@ -67,6 +67,8 @@ constexpr std::array kFields = {
     RELAY_FIELD(upstream, stream_buffer_bytes),
     RELAY_FIELD(store, data_dir),
     RELAY_FIELD(store, master_key_file),
+    RELAY_FIELD(store, backend),
+    RELAY_FIELD(store, postgres_url),
     RELAY_FIELD(log, level),
     RELAY_FIELD(log, format),
     RELAY_FIELD(redis, url),
@@ -168,6 +170,11 @@ std::string check_string(const Field& f, const std::string& v) {
       if (!std::isalnum(c) && c != '-' && c != '_' && c != '.')
         return "'" + v + "' may hold only letters, digits, '-', '_' and '.'";
   }
+  if (f.section == "store" && f.key == "backend" && v != "sqlite" && v != "postgres")
+    return "'" + v + "' is not one of sqlite, postgres";
+  if (f.section == "store" && f.key == "postgres_url" && !v.empty() &&
+      !v.starts_with("postgresql://") && !v.starts_with("postgres://"))
+    return "must start with postgresql://";  // never echo it: it may hold a password
   if (f.section == "redis" && f.key == "failure_mode" && v != "open" && v != "closed")
     return "'" + v + "' is not one of open, closed";
   if (f.section == "redis" && f.key == "key_prefix") {

@@ -33,9 +33,14 @@ struct UpstreamConfig {
       std::size_t{256} * 1024;  // per stream; upstream pauses above this
 };
 
+// [store]: where config and records live. "sqlite": one process (or several on one host) on
+// <data_dir>/relay.db. "postgres": cluster mode (docs/operations.md), config and records in
+// PostgreSQL shared by every node; data_dir still holds the node's own journal and health view.
 struct StoreConfig {
   std::string data_dir = "./data";
-  std::string master_key_file;  // empty: <data_dir>/master.key (created 0600 on first run)
+  std::string master_key_file;     // empty: <data_dir>/master.key (created 0600 on first run)
+  std::string backend = "sqlite";  // "sqlite" or "postgres"
+  std::string postgres_url;        // postgresql://user[:password]@host[:port]/db[?...]; a secret
 };
 
 // [redis]: shared counters for tenant limits across nodes (docs/limits.md). Empty url: each

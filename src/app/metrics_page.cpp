@@ -4,6 +4,8 @@
 
 #include "app/admin.hpp"
 #include "app/pool_metrics.hpp"
+#include "app/shared_health.hpp"
+#include "records/stream_consumer.hpp"
 
 namespace relay::app {
 
@@ -47,6 +49,29 @@ std::string render_metrics(const MetricSources& m) {
   append_metric(out, "codex_relay_records_skipped_total", "counter",
                 "Journal lines that did not decode and were skipped.",
                 static_cast<double>(j.skipped));
+  if (m.stream_consumer != nullptr) {
+    const records::StreamConsumerStats c = m.stream_consumer->stats();
+    append_metric(out, "codex_relay_records_stream_consumed_total", "counter",
+                  "Records this node took from the Redis stream into PostgreSQL.",
+                  static_cast<double>(c.consumed));
+    append_metric(out, "codex_relay_records_stream_failures_total", "counter",
+                  "Stream consumer rounds that failed on Redis or PostgreSQL (retried).",
+                  static_cast<double>(c.failures));
+    append_metric(out, "codex_relay_records_stream_lag", "gauge",
+                  "Records in the Redis stream not yet stored in PostgreSQL, as last read.",
+                  static_cast<double>(c.lag));
+  }
+  if (m.shared_health != nullptr) {
+    append_metric(out, "codex_relay_shared_health_published_total", "counter",
+                  "Account verdicts (cooling, disabled) this node published to Redis.",
+                  static_cast<double>(m.shared_health->published()));
+    append_metric(out, "codex_relay_shared_health_adopted_total", "counter",
+                  "Account verdicts of other nodes this node adopted.",
+                  static_cast<double>(m.shared_health->adopted()));
+    append_metric(out, "codex_relay_shared_health_failures_total", "counter",
+                  "Shared-health exchanges that could not reach Redis.",
+                  static_cast<double>(m.shared_health->failures()));
+  }
   m.requests.render(out);
   render_pool_metrics(out, m.accounts, m.egresses, std::chrono::steady_clock::now());
   m.alerts.render_metrics(out);

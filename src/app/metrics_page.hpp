@@ -12,7 +12,13 @@
 #include "relay/pipeline.hpp"
 #include "relay/quota_alerts.hpp"
 
+namespace relay::records {
+class StreamConsumer;
+}
+
 namespace relay::app {
+
+class SharedHealth;
 
 struct MetricSources {
   const PipelineStats& stats;
@@ -22,7 +28,9 @@ struct MetricSources {
   const pool::AccountPool& accounts;
   const pool::EgressPool& egresses;
   const QuotaAlerts& alerts;
-  const WebhookSender* webhook;  // null: no [alerts] webhook_url
+  const WebhookSender* webhook;                              // null: no [alerts] webhook_url
+  const SharedHealth* shared_health = nullptr;               // null: no [redis]
+  const records::StreamConsumer* stream_consumer = nullptr;  // null: not cluster + redis
 };
 
 std::string render_metrics(const MetricSources& m);

@@ -3,10 +3,15 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <filesystem>
 #include <stdexcept>
+
+#include "records/redis_stream_sink.hpp"
+#include "redis/url.hpp"
+#include "store/store_factory.hpp"
 
 namespace relay::app {
 namespace {
@@ -33,9 +38,45 @@ std::string node_name(const Config& cfg) {
   return out.empty() ? std::string("node") : out;
 }
 
+namespace {
+
+// The PostgreSQL store without Redis: one journal_state row per node and slot.
+class NodeJournalSink final : public records::JournalSink {
+ public:
+  NodeJournalSink(std::unique_ptr<store::UsageStore> store, std::string node)
+      : store_(std::move(store)), prefix_(std::move(node) + "/") {}
+  void append(const std::vector<records::UsageRecord>& records, std::string_view journal,
+              std::int64_t offset) override {
+    store_->append(records, prefix_ + std::string(journal), offset);
+  }
+  std::int64_t journal_offset(std::string_view journal) override {
+    return store_->journal_offset(prefix_ + std::string(journal));
+  }
+
+ private:
+  std::unique_ptr<store::UsageStore> store_;
+  std::string prefix_;
+};
+
+}  // namespace
+
+std::unique_ptr<records::JournalSink> open_journal_sink(const Config& cfg,
+                                                        const std::string& node) {
+  if (cfg.store.backend != "postgres") return store::open_usage_store(cfg);
+  if (cfg.redis.url.empty())
+    return std::make_unique<NodeJournalSink>(store::open_usage_store(cfg), node);
+  auto parsed = redis::parse_url(cfg.redis.url);
+  if (!parsed.endpoint) throw std::runtime_error("redis.url: " + parsed.error);
+  redis::ConnectionOptions opts;
+  opts.call_timeout = std::chrono::milliseconds(std::max<std::int64_t>(cfg.redis.timeout_ms, 1000));
+  opts.name = "redis[records]";
+  return std::make_unique<records::RedisStreamSink>(*parsed.endpoint, cfg.redis.key_prefix, node,
+                                                    opts);
+}
+
 std::unique_ptr<records::JournalQueue> open_record_journal(
-    const std::string& data_dir, store::UsageStore& store,
-    const std::function<std::unique_ptr<store::UsageStore>()>& open_store) {
+    const std::string& data_dir, records::JournalSink& store,
+    const std::function<std::unique_ptr<records::JournalSink>()>& open_store) {
   std::unique_ptr<records::JournalQueue> mine;
   for (int i = 1; i <= kSlots && !mine; ++i) {
     records::JournalOptions opts;

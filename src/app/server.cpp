@@ -23,12 +23,15 @@
 #include "app/metrics_page.hpp"
 #include "app/prober.hpp"
 #include "app/record_journal.hpp"
+#include "app/shared_health.hpp"
 #include "app/snapshot_poller.hpp"
 #include "app/webhook_sender.hpp"
 #include "base/unix_time.hpp"
 #include "metrics/request_metrics.hpp"
 #include "pool/account_pool.hpp"
 #include "records/retention.hpp"
+#include "records/stream_consumer.hpp"
+#include "redis/url.hpp"
 #include "relay/pipeline.hpp"
 #include "relay/quota_alerts.hpp"
 #include "relay/record.hpp"
@@ -98,34 +101,56 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     spdlog::info("tenant limits: shared through redis (failure mode: fail-{})",
                  cfg.redis.failure_mode);
   }
+  // With Redis, a cooling or disable one node finds is adopted by the others (docs/pool.md).
+  std::optional<redis::Endpoint> redis_endpoint;
+  std::optional<SharedHealth> shared_health;
+  if (!cfg.redis.url.empty()) {
+    auto parsed = redis::parse_url(cfg.redis.url);
+    if (!parsed.endpoint) {
+      spdlog::error("redis.url: {}", parsed.error);
+      return 1;
+    }
+    redis_endpoint = *parsed.endpoint;
+    redis::ConnectionOptions opts;
+    opts.call_timeout = std::chrono::milliseconds(cfg.redis.timeout_ms);
+    opts.name = "redis[health]";
+    shared_health.emplace(*redis_endpoint, cfg.redis.key_prefix, pool, opts);
+  }
   SnapshotPoller poller(std::move(store), snapshots);
   poller.on_snapshot = [&pool, &egresses](const store::Snapshot& s) {
     pool.sync(s, std::chrono::steady_clock::now());
     egresses.sync(s);
   };
-  poller.on_tick = [&recorder, &persister] {
+  poller.on_tick = [&recorder, &persister, &shared_health] {
+    if (shared_health) shared_health->tick();
     recorder.tick();
     if (persister) persister->tick();
   };
   poller.load_now();  // fail fast on a broken store, before any port opens
 
-  // Metadata records: this process's journal, consumed into the usage store (docs/records.md).
-  std::unique_ptr<store::UsageStore> usage_store;
+  // Metadata records: this process's journal, delivered into the usage store, or in cluster
+  // mode into the Redis stream that every node's consumer drains into PostgreSQL
+  // (docs/records.md).
+  const std::string node = node_name(cfg);
+  std::unique_ptr<records::JournalSink> journal_sink;
   std::unique_ptr<records::JournalQueue> journal;
   try {
-    usage_store = store::open_usage_store(cfg);
-    journal = open_record_journal(cfg.store.data_dir, *usage_store,
-                                  [&cfg] { return store::open_usage_store(cfg); });
+    journal_sink = open_journal_sink(cfg, node);
+    journal = open_record_journal(cfg.store.data_dir, *journal_sink,
+                                  [&cfg, &node] { return open_journal_sink(cfg, node); });
   } catch (const std::exception& e) {
     spdlog::error("cannot open the metadata-record journal: {}", e.what());
     return 1;
   }
+  std::optional<records::StreamConsumer> stream_consumer;
+  if (redis_endpoint && cfg.store.backend == "postgres")
+    stream_consumer.emplace(*redis_endpoint, cfg.redis.key_prefix, node,
+                            [&cfg] { return store::open_usage_store(cfg); });
   // Old records and aggregates go on their own thread and connection (docs/records.md).
   records::RetentionJob retention(
       [&cfg] { return store::open_usage_store(cfg); },
       {cfg.records.retention_days, cfg.records.aggregate_retention_days},
       std::chrono::milliseconds(cfg.records.retention_interval_ms), [] { return unix_now_ms(); });
-  const std::string node = node_name(cfg);
   metrics::RequestMetrics request_metrics;
   RecordSink records(
       journal.get(),
@@ -171,8 +196,16 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     return 1;
   }
   // The admin listener shares the first io thread: a scrape is rare and cheap.
-  const MetricSources sources{stats, counters, *journal, request_metrics,
-                              pool,  egresses, alerts,   webhook ? &*webhook : nullptr};
+  const MetricSources sources{stats,
+                              counters,
+                              *journal,
+                              request_metrics,
+                              pool,
+                              egresses,
+                              alerts,
+                              webhook ? &*webhook : nullptr,
+                              shared_health ? &*shared_health : nullptr,
+                              stream_consumer ? &*stream_consumer : nullptr};
   AdminHandler admin([&sources] { return render_metrics(sources); });
   std::unique_ptr<Listener> admin_listener;
   if (!cfg.admin.listen.empty()) {
@@ -258,6 +291,7 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   threads.clear();
   webhook.reset();  // stops its thread; its curl handle must go before curl_global_cleanup
   journal->stop();  // every settled request's record is in the store before the exit
+  if (stream_consumer) stream_consumer->stop();
   retention.stop();
   curl_global_cleanup();
   spdlog::info("stopped");

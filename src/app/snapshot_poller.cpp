@@ -20,16 +20,30 @@ void SnapshotPoller::stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
 void SnapshotPoller::run() {
-  std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; })) {
+  using namespace std::chrono_literals;
+  // Without news from the store (PostgreSQL's NOTIFY), the token is still read every few
+  // seconds: a notification lost in transit must not leave a node on old config for long.
+  constexpr auto kRecheck = 5s;
+  auto last_check = std::chrono::steady_clock::now();
+  bool failing = false;
+  for (;;) {
+    const bool news = store_->wait_for_change(250ms);
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
     if (on_tick) on_tick();
+    const auto now = std::chrono::steady_clock::now();
+    if (!news && now - last_check < kRecheck) continue;
+    last_check = now;
     try {
       auto token = store_->change_token();
+      if (failing) spdlog::info("config store reachable again");
+      failing = false;
       if (token == token_) continue;
       auto snap = store_->load_snapshot();
       token_ = token;
@@ -38,8 +52,10 @@ void SnapshotPoller::run() {
       spdlog::info("config reloaded: {} keys, {} accounts", target_.get()->keys_by_hash.size(),
                    target_.get()->accounts.size());
     } catch (const std::exception& e) {
-      // Keep serving the last good snapshot; the next poll tries again.
-      spdlog::warn("config reload failed: {}", e.what());
+      // Keep serving the last good snapshot; the next poll tries again. Once per outage: a
+      // database down for an hour must not write 14,400 lines.
+      if (!failing) spdlog::warn("config reload failed, serving the last snapshot: {}", e.what());
+      failing = true;
     }
   }
 }

@@ -1,8 +1,10 @@
 #pragma once
 // Watches the config store and swaps in a new snapshot when it changed. Admin commands write
-// the store from another process; the poll interval (250 ms) keeps pick-up under a second.
+// the store from another process. SQLite: the change token is polled every 250 ms; PostgreSQL:
+// the store wakes the poller on NOTIFY (and the token is re-read every 5 s regardless). Either
+// way pick-up stays under a second, and a store that cannot be read leaves the last snapshot
+// serving.
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -25,7 +27,7 @@ class SnapshotPoller {
 
   // Set before start(); both run on the poller's thread.
   std::function<void(const store::Snapshot&)> on_snapshot;  // after each (re)load
-  std::function<void()> on_tick;                            // every poll (250 ms)
+  std::function<void()> on_tick;                            // every 250 ms or sooner
 
  private:
   void run();
@@ -35,8 +37,7 @@ class SnapshotPoller {
   std::uint64_t token_ = 0;
   std::thread thread_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
+  bool stopping_ = false;  // seen within one wait_for_change (250 ms)
 };
 
 }  // namespace relay::app

@@ -118,6 +118,26 @@ void AccountHealth::record(const AttemptOutcome& outcome, TimePoint now) {
   half_open_successes_ = 0;
 }
 
+void AccountHealth::adopt_cooling(TimePoint until, Millis window, FailureClass cause) {
+  if (base_ == HealthState::kDisabled) return;
+  if (base_ == HealthState::kCooling && cooling_until_ >= until) return;
+  const ClassPolicy& policy = cfg_->for_class(cause);
+  int level = 1;
+  for (Millis w = policy.base_cooldown; w > Millis{0} && w < window && w < policy.max_cooldown;
+       w *= 2)
+    ++level;
+  consecutive_failures_ = std::max(consecutive_failures_, level);
+  base_ = HealthState::kCooling;
+  cooling_until_ = until;
+  half_open_successes_ = 0;
+  last_failure_ = cause;
+}
+
+void AccountHealth::adopt_disable(FailureClass cause) {
+  base_ = HealthState::kDisabled;
+  last_failure_ = cause;
+}
+
 double AccountHealth::decayed_errors(TimePoint now) const {
   if (error_ewma_ == 0 || now <= last_sample_ || cfg_->error_half_life.count() <= 0)
     return error_ewma_;

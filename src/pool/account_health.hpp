@@ -30,6 +30,12 @@ class AccountHealth {
   void begin_probe(TimePoint now);  // half-open: the one request let through is in flight
   void record(const AttemptOutcome& outcome, TimePoint now);
   void enable(TimePoint now);  // operator or probe: back to healthy, counters reset
+  // Another node's verdict (AccountPool::adopt_shared). Cooling until `until` never shortens a
+  // window and does nothing to a disabled account. `window` is the whole window the other node
+  // opened: the consecutive-failure count becomes at least the level that opens such a window,
+  // so a failure here after it ends escalates as it would on that node.
+  void adopt_cooling(TimePoint until, Millis window, FailureClass cause);
+  void adopt_disable(FailureClass cause);
 
   TimePoint cooling_until() const { return cooling_until_; }
   int consecutive_failures() const { return consecutive_failures_; }

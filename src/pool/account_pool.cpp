@@ -6,6 +6,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "base/unix_time.hpp"
+
 namespace relay::pool {
 
 struct AccountPool::Entry {
@@ -19,6 +21,8 @@ struct AccountPool::Entry {
   std::int64_t cached_tokens = 0;
   std::int64_t enabled_at = 0;  // as of the last snapshot seen
   bool config_enabled = true;
+  std::optional<SharedVerdict> own;  // what local_verdicts() gives while it stands
+  std::int64_t healed_at = 0;        // unix ms: this node last saw the account heal
 };
 
 namespace {
@@ -37,6 +41,13 @@ std::int64_t to_unix_ms(TimePoint t, TimePoint now) {
   using namespace std::chrono;
   auto wall = system_clock::now() + duration_cast<system_clock::duration>(t - now);
   return duration_cast<milliseconds>(wall.time_since_epoch()).count();
+}
+
+// Exact to the microsecond, so a window keeps its end (in ms) from node to node.
+TimePoint from_unix_ms(std::int64_t ms, TimePoint now) {
+  using namespace std::chrono;
+  const auto wall = system_clock::now().time_since_epoch();
+  return now + duration_cast<Clock::duration>(milliseconds(ms) - wall);
 }
 
 struct Candidate {
@@ -139,6 +150,7 @@ AccountPool::Entry& AccountPool::entry_for(const store::SnapshotAccount& a, Time
   if (a.enabled_at > e.enabled_at) {
     e.enabled_at = a.enabled_at;
     e.health.enable(now);
+    e.own.reset();
     observe(a.id, e, now, FailureClass::kNone, "operator_enable");
   }
   return e;
@@ -245,8 +257,23 @@ void AccountPool::record_locked(std::int64_t id, const AttemptOutcome& outcome, 
   if (it == accounts_.end()) return;
   Entry& e = *it->second;
   observe(id, e, now, FailureClass::kNone, "window_over");
+  const HealthState before = e.health.state(now);
+  const TimePoint until_before = e.health.cooling_until();
   e.health.record(outcome, now);
   if (!probe) ++e.requests;
+  const HealthState after = e.health.state(now);
+  if (after != before || e.health.cooling_until() != until_before) {
+    // Computed once, so that the verdict reads the same on every local_verdicts() call.
+    const std::int64_t wall = unix_now_ms();
+    e.own.reset();
+    if (after == HealthState::kCooling)
+      e.own =
+          SharedVerdict{after, to_unix_ms(e.health.cooling_until(), now), outcome.failure, wall};
+    else if (after == HealthState::kDisabled)
+      e.own = SharedVerdict{after, 0, outcome.failure, wall};
+    else if (after == HealthState::kHealthy)
+      e.healed_at = wall;
+  }
   // A success can only move an account to healthy, and only as a probe's result.
   observe(id, e, now, outcome.failure, outcome.failure == FailureClass::kNone ? "probe_ok" : "");
 }
@@ -274,6 +301,40 @@ std::vector<std::int64_t> AccountPool::due_for_probe(TimePoint now) {
   }
   std::sort(due.begin(), due.end());
   return due;
+}
+
+bool AccountPool::adopt_shared(std::int64_t account_id, const SharedVerdict& v, TimePoint now) {
+  std::lock_guard lock(mu_);
+  auto it = accounts_.find(account_id);
+  if (it == accounts_.end()) return false;
+  Entry& e = *it->second;
+  if (v.at_unix_ms <= std::max(e.enabled_at, e.healed_at)) return false;
+  observe(account_id, e, now, FailureClass::kNone, "window_over");
+  const HealthState s = e.health.state(now);
+  if (s == HealthState::kDisabled) return false;
+  if (v.state == HealthState::kDisabled) {
+    e.health.adopt_disable(v.cause);
+  } else if (v.state == HealthState::kCooling) {
+    const TimePoint until = from_unix_ms(v.until_unix_ms, now);
+    if (until <= now) return false;
+    if (s == HealthState::kCooling && until <= e.health.cooling_until() + Millis{1}) return false;
+    e.health.adopt_cooling(until, Millis{v.until_unix_ms - v.at_unix_ms}, v.cause);
+  } else {
+    return false;
+  }
+  e.own.reset();  // superseded: the shared one is stronger
+  observe(account_id, e, now, v.cause, "shared");
+  return true;
+}
+
+std::vector<std::pair<std::int64_t, SharedVerdict>> AccountPool::local_verdicts(
+    TimePoint now) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::int64_t, SharedVerdict>> out;
+  for (const auto& [id, e] : accounts_)
+    if (e->own && e->health.state(now) == e->own->state) out.emplace_back(id, *e->own);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
 }
 
 std::vector<AccountStatus> AccountPool::status(TimePoint now) const {

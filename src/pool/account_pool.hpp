@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "pool/account_health.hpp"
@@ -69,9 +70,20 @@ struct StateChange {
   HealthState to = HealthState::kHealthy;
   FailureClass cause = FailureClass::kNone;
   // Set when no failure caused it: "operator_enable", "probe_ok" (a success healed it),
-  // "window_over" (cooling reached half-open).
+  // "window_over" (cooling reached half-open); and "shared" when another node's verdict was
+  // adopted (cause is then that node's failure class).
   std::string note;
   std::int64_t at_unix_ms = 0;
+};
+
+// One node's verdict on an account, as the nodes of a cluster share it (app/shared_health.hpp).
+// Wall-clock times: steady_clock means nothing to another process.
+struct SharedVerdict {
+  HealthState state = HealthState::kCooling;  // kCooling or kDisabled
+  std::int64_t until_unix_ms = 0;             // kCooling: when the window ends
+  FailureClass cause = FailureClass::kNone;
+  std::int64_t at_unix_ms = 0;  // when the node reached it
+  bool operator==(const SharedVerdict&) const = default;
 };
 
 class AccountPool {
@@ -107,6 +119,19 @@ class AccountPool {
   // Accounts the background prober should try now: half-open ones with no request in flight,
   // and (when cfg.probe_disabled) disabled ones. Marks each as probing.
   std::vector<std::int64_t> due_for_probe(TimePoint now);
+
+  // Adopts another node's verdict when it is stronger than this node's view: a cooling window
+  // that ends later (more than 1 ms, the rounding of wall-clock ms) than the local one, on an
+  // account that is not disabled; a disable of an account that is not. Either only when it
+  // was reached after the account's last operator enable (snapshot enabled_at) and after this
+  // node last saw the account heal, so neither an enable nor a node's own proof is undone by an
+  // older verdict. Ended windows and unknown accounts are ignored. True when adopted.
+  bool adopt_shared(std::int64_t account_id, const SharedVerdict& v, TimePoint now);
+  // The verdicts this node reached from its own requests and probes that still stand (a window
+  // not over, a disable not lifted), by account id. Adopted ones are not in it, so that they do
+  // not travel back and forth between nodes. Each verdict's values stay the same while it
+  // stands, so a publisher can tell a new one from one it already sent.
+  std::vector<std::pair<std::int64_t, SharedVerdict>> local_verdicts(TimePoint now) const;
 
   std::vector<AccountStatus> status(TimePoint now) const;
   // State transitions since the last call, oldest first (written to the store as events).

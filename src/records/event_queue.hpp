@@ -1,7 +1,8 @@
 #pragma once
 // EventQueue: how the relay hands over one metadata record per request at settle (issue 6,
-// docs/records.md). Embedded implementation: JournalQueue (a local append-only journal consumed
-// into the UsageStore); cluster: later.
+// docs/records.md). Implementation: JournalQueue, a local append-only journal consumed into the
+// UsageStore (embedded) or into a Redis stream that StreamConsumer moves into PostgreSQL
+// (cluster, RedisStreamSink).
 //
 // Durability contract, what a caller may rely on once push() has returned:
 // - push() never waits on a database, a network or an fsync: it appends the record to the
@@ -11,7 +12,7 @@
 // - It survives a power loss or kernel crash once the queue's periodic flush (about every
 //   50 ms) has run: a power loss loses at most the records pushed in that last interval.
 // - Each record that is delivered reaches the UsageStore exactly once, across any number of
-//   crashes and restarts.
+//   crashes and restarts (in a cluster: at least once, and the store counts it once).
 // - A push that cannot be written (disk full, I/O error) is counted and logged, and the record
 //   is lost; the caller is not told, because the request it describes has already been served.
 #include "records/usage_record.hpp"

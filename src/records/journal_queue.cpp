@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace relay::records {
@@ -34,9 +35,9 @@ struct JournalQueue::Batch {
   std::uint64_t bad = 0;
 };
 
-JournalQueue::JournalQueue(const std::string& data_dir, store::UsageStore& store,
+JournalQueue::JournalQueue(const std::string& data_dir, JournalSink& sink,
                            const JournalOptions& opts)
-    : dir_(data_dir + "/journal"), path_(path_in(data_dir, opts.name)), store_(store), opts_(opts) {
+    : dir_(data_dir + "/journal"), path_(path_in(data_dir, opts.name)), sink_(sink), opts_(opts) {
   opts_.batch_size = std::max<std::size_t>(opts_.batch_size, 1);  // 0 would never progress
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);  // a failure resurfaces from mkdir
@@ -71,24 +72,34 @@ std::string JournalQueue::path_in(const std::string& data_dir, std::string_view 
 }
 
 void JournalQueue::open_journal() {
-  const std::int64_t stored = store_.journal_offset(opts_.name);
+  std::int64_t stored = 0;
+  try {
+    stored = sink_.journal_offset(opts_.name);
+  } catch (const std::exception& e) {
+    // push() must work while the sink is down (Redis in a cluster): reconcile() finishes this.
+    spdlog::warn("usage journal: cannot read how far {} was delivered (records wait in it): {}",
+                 opts_.name, e.what());
+    reconciled_ = false;
+  }
   file_ = journal::open_existing(path_);
   if (!file_) file_ = journal::create(path_, dir_, stored, true);
   end_ = file_->end();
-  if (stored > end_) {
+  if (!reconciled_) {
+    consumed_ = file_->base;
+  } else if (stored > end_) {
     spdlog::warn(
-        "usage journal: ends at offset {} but the store has consumed up to {} (a power loss "
-        "took its unsynced tail; those records are in the store); starting a new journal",
+        "usage journal: ends at offset {} but the sink has consumed up to {} (a power loss "
+        "took its unsynced tail; those records are in the sink); starting a new journal",
         end_, stored);
     file_ = journal::create(path_, dir_, stored, true);
     end_ = stored;
   } else if (stored < file_->base) {
     spdlog::warn(
-        "usage journal: starts at offset {} but the store has consumed only {}; the records in "
+        "usage journal: starts at offset {} but the sink has consumed only {}; the records in "
         "between are lost",
         file_->base, stored);
   }
-  consumed_ = std::max(stored, file_->base);
+  if (reconciled_) consumed_ = std::max(stored, file_->base);
   consumed_seen_ = consumed_;
   std::string last(1, '\n');
   if (end_ > file_->base && journal::read_at(file_->fd, file_->physical(end_) - 1, last) &&
@@ -98,6 +109,43 @@ void JournalQueue::open_journal() {
       throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
     ++end_;
   }
+  opened_end_ = end_;
+}
+
+// The sink could not be read at start. What it has consumed of the lines that were here then
+// is skipped; whatever was appended since is new, even when the sink's offset is past it (a
+// power loss took the file's tail, or the file is new): those lines are delivered, and their
+// offsets replace the sink's, which from then on describes this file again.
+bool JournalQueue::reconcile() {
+  if (reconciled_) return true;
+  std::int64_t stored = 0;
+  try {
+    stored = sink_.journal_offset(opts_.name);
+  } catch (const std::exception& e) {
+    if (worth_logging(++failures_in_a_row_))
+      spdlog::warn("usage journal: cannot read how far {} was delivered (will retry): {}",
+                   opts_.name, e.what());
+    return false;
+  }
+  std::int64_t base = 0;
+  {
+    std::lock_guard lk(mu_);
+    base = file_->base;
+  }
+  if (stored > opened_end_)
+    spdlog::warn(
+        "usage journal: ends at offset {} but the sink has consumed up to {}; delivering what "
+        "was appended since the start from offset {}",
+        opened_end_, stored, opened_end_);
+  else if (stored < base)
+    spdlog::warn(
+        "usage journal: starts at offset {} but the sink has consumed only {}; the records in "
+        "between are lost",
+        base, stored);
+  consumed_ = std::clamp(stored, base, opened_end_);
+  consumed_seen_ = consumed_;
+  reconciled_ = true;
+  return true;
 }
 
 void JournalQueue::push(const UsageRecord& record) {
@@ -181,7 +229,7 @@ void JournalQueue::consume_loop() {
     lk.lock();
   }
   lk.unlock();
-  // Drain: whatever was pushed before stop(). A failing store gets three tries.
+  // Drain: whatever was pushed before stop(). A failing sink gets three tries.
   for (int idle = 0; idle < 3;) {
     {
       std::lock_guard flk(mu_);
@@ -227,6 +275,7 @@ JournalQueue::Batch JournalQueue::parse(std::string_view buf, std::size_t from,
 }
 
 bool JournalQueue::consume() {
+  if (!reconcile()) return false;
   bool progressed = false;
   std::string buf;
   for (;;) {
@@ -250,11 +299,17 @@ bool JournalQueue::consume() {
       if (b.next == i) break;  // no whole line left in this read
       const std::int64_t offset = consumed_ + static_cast<std::int64_t>(b.next - i);
       try {
-        store_.append(b.records, opts_.name, offset);
+        sink_.append(b.records, opts_.name, offset);
       } catch (const std::exception& e) {
-        spdlog::warn("usage journal: cannot store records (will retry): {}", e.what());
+        // Logged at the 1st, 2nd, 4th… failure in a row: a sink down for an hour is one line a
+        // few minutes, not twenty a second.
+        if (worth_logging(++failures_in_a_row_))
+          spdlog::warn("usage journal: cannot deliver records (will retry): {}", e.what());
         return progressed;
       }
+      if (failures_in_a_row_ > 0)
+        spdlog::info("usage journal: delivering again after {} failed attempt(s)",
+                     std::exchange(failures_in_a_row_, 0));
       consumed_ = offset;
       consumed_seen_ = offset;
       skipping_ = b.skipping;
@@ -274,7 +329,7 @@ void JournalQueue::maybe_rotate() {
   std::int64_t end = 0;
   {
     std::lock_guard lk(mu_);
-    if (consumed_ != end_ || file_->physical(end_) < opts_.rotate_bytes) return;
+    if (!reconciled_ || consumed_ != end_ || file_->physical(end_) < opts_.rotate_bytes) return;
     end = end_;
   }
   try {

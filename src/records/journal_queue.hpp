@@ -1,20 +1,22 @@
 #pragma once
-// JournalQueue: the embedded EventQueue (docs/records.md, "Write path"). push() appends one
-// line to <data_dir>/journal/usage.journal; a sync thread fdatasync()s it about every 50 ms; a
-// consumer thread reads the new whole lines and inserts them into the UsageStore in batches,
-// storing how far it has read in the same transaction.
+// JournalQueue: the EventQueue (docs/records.md, "Write path"). push() appends one line to
+// <data_dir>/journal/usage.journal; a sync thread fdatasync()s it about every 50 ms; a consumer
+// thread reads the new whole lines and delivers them to a JournalSink in batches (embedded: the
+// UsageStore; cluster: RedisStreamSink), storing how far it has read in the same transaction.
 //
 // Offsets are logical: the byte count of every line ever appended, across rotations. The file
 // starts with a header line naming the logical offset of its first line ({"usage_journal":1,
-// "base":N}); the store keeps the logical offset consumed so far. So rotation needs no store
+// "base":N}); the sink keeps the logical offset consumed so far. So rotation needs no sink
 // write: once everything is consumed and the file is over rotate_bytes, the consumer writes a
 // new file whose base is that offset, and renames it over the old one. Whichever of the two a
-// crash leaves, it agrees with the store's offset.
+// crash leaves, it agrees with the sink's offset.
 //
-// At start: a journal ending before the store's offset lost its unsynced tail to a power loss
-// (its records are in the store already) and is replaced by a new one at that offset; a last
+// At start: a journal ending before the sink's offset lost its unsynced tail to a power loss
+// (its records are in the sink already) and is replaced by a new one at that offset; a last
 // line without its newline (a write cut short by the crash) gets one, and is then skipped as a
-// line that does not decode, so the next record does not join it.
+// line that does not decode, so the next record does not join it. A sink that cannot be read at
+// start (Redis down) does not stop the queue: the consumer reads the offset once the sink
+// answers, and takes every line appended since the start as new, whatever the offset says.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -28,13 +30,13 @@
 
 #include "records/event_queue.hpp"
 #include "records/journal_file.hpp"
-#include "store/usage_store.hpp"
+#include "records/journal_sink.hpp"
 
 namespace relay::records {
 
 struct JournalOptions {
   // The journal's name: its files are journal/<name>.journal and journal/<name>.lock, and the
-  // store keeps its offset under it. Processes sharing a data dir each take their own name.
+  // sink keeps its offset under it. Processes sharing a data dir each take their own name.
   std::string name = "usage";
   std::chrono::milliseconds sync_interval{50};
   std::chrono::milliseconds consume_interval{50};
@@ -45,7 +47,7 @@ struct JournalOptions {
 struct JournalStats {
   std::uint64_t pushed = 0;         // lines appended since start
   std::uint64_t push_failures = 0;  // records lost to a failed write
-  std::uint64_t delivered = 0;      // records committed to the store since start
+  std::uint64_t delivered = 0;      // records committed to the sink since start
   std::uint64_t skipped = 0;        // lines that did not decode
   std::uint64_t rotations = 0;
   std::int64_t pending_bytes = 0;  // appended but not yet consumed
@@ -59,19 +61,19 @@ class JournalBusy : public std::runtime_error {
 
 class JournalQueue final : public EventQueue {
  public:
-  // Opens (creating if needed, mode 0700/0600) the journal, reconciles it with the store's
+  // Opens (creating if needed, mode 0700/0600) the journal, reconciles it with the sink's
   // offset and starts the two threads; the consumer begins with whatever an earlier run left
   // unconsumed. Throws JournalBusy when another JournalQueue (in this process or another) has
-  // it open, std::runtime_error when it cannot be opened or created.
-  JournalQueue(const std::string& data_dir, store::UsageStore& store,
-               const JournalOptions& opts = {});
+  // it open, std::runtime_error when it cannot be opened or created. The sink is used by the
+  // constructor, then by the consumer thread only, and must outlive the queue.
+  JournalQueue(const std::string& data_dir, JournalSink& sink, const JournalOptions& opts = {});
   ~JournalQueue() override;  // stop()
   JournalQueue(const JournalQueue&) = delete;
   JournalQueue& operator=(const JournalQueue&) = delete;
 
   void push(const UsageRecord& record) override;
-  // Syncs, then consumes until everything pushed before it is in the store, or until three
-  // rounds in a row make no progress (the store failing): the rest waits for the next start.
+  // Syncs, then consumes until everything pushed before it is in the sink, or until three
+  // rounds in a row make no progress (the sink failing): the rest waits for the next start.
   void stop() override;
 
   JournalStats stats() const;
@@ -84,14 +86,15 @@ class JournalQueue final : public EventQueue {
   void sync_loop();
   void consume_loop();
   void sync_now();
-  bool consume();  // true when it committed anything
+  bool reconcile();  // true once the sink's offset is known
+  bool consume();    // true when it committed anything
   Batch parse(std::string_view buf, std::size_t from, bool whole_chunk) const;
   void maybe_rotate();
 
   std::string dir_;
   std::string path_;
   int lock_fd_ = -1;  // flock'd for the queue's life: one consumer per journal
-  store::UsageStore& store_;
+  JournalSink& sink_;
   JournalOptions opts_;
 
   mutable std::mutex mu_;  // every write, and the three below
@@ -99,8 +102,11 @@ class JournalQueue final : public EventQueue {
   std::int64_t end_ = 0;  // logical offset after the last whole line
   bool dirty_ = false;    // written since the last fdatasync
 
-  std::int64_t consumed_ = 0;  // consumer thread only (and the constructor)
-  bool skipping_ = false;      // consumer: inside a line longer than a read
+  std::int64_t consumed_ = 0;    // consumer thread only (and the constructor), as the four below
+  bool skipping_ = false;        // inside a line longer than a read
+  bool reconciled_ = true;       // false while the sink's offset is unknown
+  std::int64_t opened_end_ = 0;  // end_ when the journal was opened
+  std::uint64_t failures_in_a_row_ = 0;
   std::atomic<std::int64_t> consumed_seen_{0};
   std::atomic<std::uint64_t> pushed_{0}, push_failures_{0}, delivered_{0}, skipped_{0},
       rotations_{0};

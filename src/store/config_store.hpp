@@ -1,12 +1,14 @@
 #pragma once
 // ConfigStore: tenants, relay-key hashes, accounts and their egresses. Owned by its two users:
 // the admin commands (write) and the snapshot loader (read). Embedded backend: sqlite/;
-// cluster: later.
+// cluster: postgres/.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "store/snapshot.hpp"
@@ -150,6 +152,14 @@ class ConfigStore {
   // change to tenants or keys (limits included), accounts or egresses. Health, quota-counter
   // and observed-IP writes do not count: they change no config.
   virtual std::uint64_t change_token() = 0;
+  // Blocks up to max or until another writer may have committed a change. true: reload may be
+  // needed (a notification, or the listener (re)connected and may have missed some); false: max
+  // passed without news. Default (no notification channel): returns true after sleeping max.
+  // Never throws; the caller still compares change_token() to learn whether anything changed.
+  virtual bool wait_for_change(std::chrono::milliseconds max) {
+    std::this_thread::sleep_for(max);
+    return true;
+  }
   // Full read with credentials and egress URLs decrypted, for the hot path's snapshot. An
   // account one of whose egresses does not decrypt is left out (it must never go direct).
   virtual SnapshotPtr load_snapshot() = 0;

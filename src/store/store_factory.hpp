@@ -1,5 +1,8 @@
 #pragma once
-// Chooses and opens the store backends for a Config. Today: SQLite under data_dir.
+// Chooses and opens the store backends for a Config: SQLite under data_dir (the embedded
+// default), or, with store.backend = "postgres", the config and the usage records in PostgreSQL
+// shared by every node. Health and the quota-counter snapshot stay in the node's own relay.db
+// either way: they describe this process (cluster-wide counters and health live in Redis).
 #include <memory>
 
 #include "app/config.hpp"
@@ -25,5 +28,10 @@ std::unique_ptr<CounterSnapshotStore> open_counter_snapshot_store(const app::Con
 // Opens <data_dir>/relay.db for the metadata records (no secrets, no master key), for the
 // EventQueue's consumer and for reports (docs/records.md).
 std::unique_ptr<UsageStore> open_usage_store(const app::Config& cfg);
+
+// Applies the configured backend's missing schema migrations and returns a line for the
+// operator. Stores also migrate when they open; this is the explicit step to run once before
+// restarting nodes on a new version (docs/operations.md). Throws like the openers.
+std::string migrate(const app::Config& cfg);
 
 }  // namespace relay::store

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "records/journal_sink.hpp"
 #include "records/usage_record.hpp"
 
 namespace relay::store {
@@ -62,18 +63,14 @@ struct TotalsFilter {
   std::string until_day = {};
 };
 
-class UsageStore {
+// append() and journal_offset() are the JournalSink contract (records/journal_sink.hpp): the
+// records go into usage_records and the daily aggregates, and the offset into journal_state, in
+// one transaction; that is what makes the journal's delivery, and so the aggregates, exactly
+// once. Beyond that contract: an empty journal name stores no offset (the cluster's
+// StreamConsumer, whose progress is the stream's acknowledgements, not a journal's), and both
+// throw StoreError.
+class UsageStore : public records::JournalSink {
  public:
-  virtual ~UsageStore() = default;
-  // Inserts the records, adds them to the daily aggregates and sets the named journal's
-  // consumed offset, in one transaction: all happen or none does, which is what makes the
-  // journal's delivery, and so the aggregates, exactly once. records may be empty (the offset
-  // moved past lines that did not decode). Each journal (one per process writing records on a
-  // data dir) has its own offset. Throws StoreError.
-  virtual void append(const std::vector<records::UsageRecord>& records, std::string_view journal,
-                      std::int64_t journal_offset) = 0;
-  // The offset the last append() stored for that journal; 0 before the first.
-  virtual std::int64_t journal_offset(std::string_view journal) = 0;
   // Oldest first (by start_ms, then insertion order), at most filter.limit.
   virtual std::vector<records::UsageRecord> query(const UsageFilter& filter) = 0;
   // Deletes the records that started before cutoff_ms; returns how many. The daily aggregates

@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "base/unix_time.hpp"
 #include "pool/account_pool.hpp"
 
 namespace relay::pool {
@@ -426,6 +427,119 @@ TEST_F(AccountPoolTest, ConcurrentUseKeepsCountsConsistent) {
   EXPECT_GT(served.load(), 0);
   EXPECT_EQ(requests, served.load());
   EXPECT_EQ(input, 10 * served.load());
+}
+
+// --- verdicts shared between nodes (adopt_shared, local_verdicts) ---
+
+SharedVerdict cooling(std::int64_t until, std::int64_t at,
+                      FailureClass cause = FailureClass::kServerError) {
+  return {HealthState::kCooling, until, cause, at};
+}
+SharedVerdict disabled(std::int64_t at) {
+  return {HealthState::kDisabled, 0, FailureClass::kAuth, at};
+}
+
+TEST_F(AccountPoolTest, AdoptedCoolingSkipsTheAccountUntilItsEnd) {
+  make({account(1, "a"), account(2, "b")});
+  const auto wall = unix_now_ms();
+  ASSERT_TRUE(pool->adopt_shared(1, cooling(wall + 30'000, wall), now));
+  EXPECT_EQ(status_of(1).state, HealthState::kCooling);
+  EXPECT_NEAR(status_of(1).cooling_until_unix_ms, wall + 30'000, 5);
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(pick_id(), 2);
+  auto c = pool->take_changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].to, HealthState::kCooling);
+  EXPECT_EQ(c[0].cause, FailureClass::kServerError);
+  EXPECT_EQ(c[0].note, "shared");
+  now += 31s;
+  EXPECT_EQ(status_of(1).state, HealthState::kHalfOpen);
+}
+
+TEST_F(AccountPoolTest, AdoptSharedNeverShortensAWindowNorAppliesEndedOnes) {
+  make({account(1, "a"), account(2, "b")});
+  const auto wall = unix_now_ms();
+  pool->record(1, fail(FailureClass::kServerError), now);  // 1 s
+  const auto local_end = status_of(1).cooling_until_unix_ms;
+  EXPECT_FALSE(pool->adopt_shared(1, cooling(wall + 500, wall), now));
+  EXPECT_FALSE(pool->adopt_shared(1, cooling(local_end, wall), now));  // its own, read back
+  EXPECT_EQ(status_of(1).cooling_until_unix_ms, local_end);
+  EXPECT_TRUE(pool->adopt_shared(1, cooling(wall + 10'000, wall), now));
+  EXPECT_NEAR(status_of(1).cooling_until_unix_ms, wall + 10'000, 5);
+
+  EXPECT_FALSE(pool->adopt_shared(2, cooling(wall - 1, wall - 2'000), now));
+  EXPECT_EQ(status_of(2).state, HealthState::kHealthy);
+  EXPECT_FALSE(pool->adopt_shared(99, cooling(wall + 10'000, wall), now));  // unknown account
+}
+
+TEST_F(AccountPoolTest, LocalVerdictsAreThisNodesOwnAndStable) {
+  make({account(1, "a"), account(2, "b"), account(3, "c")});
+  const auto wall = unix_now_ms();
+  pool->record(1, fail(FailureClass::kServerError), now);
+  pool->adopt_shared(2, cooling(wall + 30'000, wall), now);
+  pool->record(3, fail(FailureClass::kAuth), now);
+  const auto v = pool->local_verdicts(now);
+  ASSERT_EQ(v.size(), 2u);  // not the adopted one
+  EXPECT_EQ(v[0].first, 1);
+  EXPECT_EQ(v[0].second.state, HealthState::kCooling);
+  EXPECT_EQ(v[0].second.cause, FailureClass::kServerError);
+  EXPECT_EQ(v[0].second.until_unix_ms, status_of(1).cooling_until_unix_ms);
+  EXPECT_NEAR(v[0].second.at_unix_ms, wall, 1000);
+  EXPECT_EQ(v[1].first, 3);
+  EXPECT_EQ(v[1].second.state, HealthState::kDisabled);
+  now += 100ms;
+  EXPECT_EQ(pool->local_verdicts(now), v);  // the same values while they stand
+  now += 1s;                                // account 1's window is over
+  ASSERT_EQ(pool->local_verdicts(now).size(), 1u);
+
+  // A window extended by an adopted verdict is no longer this node's to publish.
+  pool->record(2, fail(FailureClass::kServerError), now + 40s);
+  EXPECT_EQ(pool->local_verdicts(now + 40s).size(), 2u);
+  pool->adopt_shared(2, cooling(unix_now_ms() + 120'000, unix_now_ms()), now + 40s);
+  EXPECT_EQ(pool->local_verdicts(now + 40s).size(), 1u);
+}
+
+TEST_F(AccountPoolTest, AdoptedWindowSetsTheBackoffLevel) {
+  make({account(1, "a")});
+  const auto wall = unix_now_ms();
+  // 4 s of server_error (base 1 s) is the third failure's window: the next one here is 8 s.
+  ASSERT_TRUE(pool->adopt_shared(1, cooling(wall + 4'000, wall), now));
+  now += 5s;
+  pool->record(1, fail(FailureClass::kServerError), now);
+  EXPECT_NEAR(status_of(1).cooling_until_unix_ms, unix_now_ms() + 8'000, 50);
+}
+
+TEST_F(AccountPoolTest, SharedDisableYieldsToANewerOperatorEnable) {
+  const auto wall = unix_now_ms();
+  auto a = account(1, "a");
+  a.enabled_at = wall;
+  make({a, account(2, "b")});
+  EXPECT_FALSE(pool->adopt_shared(1, disabled(wall - 1'000), now));  // before the enable
+  EXPECT_EQ(status_of(1).state, HealthState::kHealthy);
+  ASSERT_TRUE(pool->adopt_shared(1, disabled(wall + 1), now));
+  EXPECT_EQ(status_of(1).state, HealthState::kDisabled);
+  EXPECT_EQ(status_of(1).last_failure, FailureClass::kAuth);
+  EXPECT_TRUE(pool->local_verdicts(now).empty());
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(pick_id(), 2);
+  EXPECT_FALSE(pool->adopt_shared(1, cooling(wall + 30'000, wall + 2), now));  // disabled wins
+
+  snap.accounts[0].enabled_at = wall + 5;  // account enable
+  pool->sync(snap, now);
+  EXPECT_EQ(status_of(1).state, HealthState::kHealthy);
+  EXPECT_FALSE(pool->adopt_shared(1, disabled(wall + 1), now));
+  EXPECT_EQ(status_of(1).state, HealthState::kHealthy);
+  EXPECT_TRUE(pool->adopt_shared(1, disabled(wall + 6), now));  // a newer failure
+}
+
+TEST_F(AccountPoolTest, SharedDisableDoesNotUndoALaterLocalHeal) {
+  cfg.probe_disabled = true;
+  make({account(1, "a")});
+  const auto wall = unix_now_ms();
+  ASSERT_TRUE(pool->adopt_shared(1, disabled(wall - 10), now));
+  ASSERT_EQ(pool->due_for_probe(now), std::vector<std::int64_t>{1});
+  pool->record_probe(1, kOk, now);  // the credential works here
+  ASSERT_EQ(status_of(1).state, HealthState::kHealthy);
+  EXPECT_FALSE(pool->adopt_shared(1, disabled(wall - 10), now));
+  EXPECT_EQ(status_of(1).state, HealthState::kHealthy);
 }
 
 }  // namespace

@@ -376,3 +376,40 @@ webhook_timeout_ms = 2000
 
 }  // namespace
 }  // namespace relay::app
+
+namespace relay::app {
+namespace {
+
+TEST_F(ConfigTest, StoreBackendAndPostgresUrl) {
+  Config cfg =
+      load_config(write("[store]\nbackend = \"postgres\"\npostgres_url = "
+                        "\"postgresql://relay:pw@10.0.0.5/relay\"\n"));
+  EXPECT_EQ(cfg.store.backend, "postgres");
+  EXPECT_EQ(cfg.store.postgres_url, "postgresql://relay:pw@10.0.0.5/relay");
+  EXPECT_EQ(load_config("").store.backend, "sqlite");
+  EXPECT_NE(error_of([&] {
+              load_config(write("[store]\nbackend = \"mysql\"\n"));
+            }).find("not one of sqlite, postgres"),
+            std::string::npos);
+  // A malformed URL is refused without echoing it: it may hold a password.
+  const std::string err =
+      error_of([&] { load_config(write("[store]\npostgres_url = \"mysql://u:s3cret@h/db\"\n")); });
+  EXPECT_NE(err.find("postgresql://"), std::string::npos);
+  EXPECT_EQ(err.find("s3cret"), std::string::npos);
+}
+
+// The cluster example in deploy/ must stay loadable as the docs tell operators to use it.
+TEST_F(ConfigTest, DeployClusterExamplesLoad) {
+  const std::string dir = std::string(CODEX_RELAY_SOURCE_DIR) + "/deploy/cluster/";
+  for (const char* node : {"relay-eu-1", "relay-eu-2", "relay-us-1"}) {
+    SCOPED_TRACE(node);
+    const Config cfg = load_config(dir + node + ".toml");
+    EXPECT_EQ(cfg.store.backend, "postgres");
+    EXPECT_EQ(cfg.server.node, node);
+    EXPECT_FALSE(cfg.server.region.empty());
+    EXPECT_TRUE(cfg.store.postgres_url.empty());  // secrets come from the environment file
+  }
+}
+
+}  // namespace
+}  // namespace relay::app

@@ -38,6 +38,7 @@ class FakeUsageStore final : public store::UsageStore {
   }
   std::int64_t journal_offset(std::string_view journal) override {
     std::lock_guard lk(mu_);
+    if (fail_offset) throw store::StoreError(store::StoreError::Kind::kIo, "injected");
     auto it = offsets_.find(std::string(journal));
     return it == offsets_.end() ? 0 : it->second;
   }
@@ -63,6 +64,7 @@ class FakeUsageStore final : public store::UsageStore {
   }
 
   std::atomic<bool> fail{false};
+  std::atomic<bool> fail_offset{false};  // journal_offset() fails too (a sink that is down)
 
  private:
   std::mutex mu_;
@@ -296,6 +298,37 @@ TEST_F(JournalQueueTest, AJournalBehindTheStoreStartsAfresh) {
   q.push(rec("r3", 3));
   q.stop();
   EXPECT_EQ(ids(store_.records()), names("r", 0, 4));
+}
+
+// The sink cannot be read at start (Redis down in a cluster): the queue opens anyway, and once
+// the sink answers it delivers what was appended since, even past a power loss's gap.
+TEST_F(JournalQueueTest, ASinkDownAtStartDelaysButLosesNothing) {
+  {
+    JournalQueue q(dir_.path(), store_, fast());
+    for (int i = 0; i < 3; ++i) q.push(rec("r" + std::to_string(i), i));
+  }
+  const auto size = std::filesystem::file_size(journal());
+  std::filesystem::resize_file(journal(),
+                               size - static_cast<std::uintmax_t>(line_bytes(rec("r2", 2))));
+  store_.fail_offset = true;
+  store_.fail = true;
+  {
+    JournalQueue q(dir_.path(), store_, fast());
+    for (int i = 3; i < 5; ++i) q.push(rec("r" + std::to_string(i), i));
+    std::this_thread::sleep_for(30ms);
+    EXPECT_EQ(store_.records().size(), 3u);
+    store_.fail_offset = false;
+    store_.fail = false;
+    EXPECT_TRUE(wait_until([&] { return store_.records().size() == 5; }));
+    q.stop();
+    EXPECT_EQ(q.stats().delivered, 2u);
+  }
+  EXPECT_EQ(ids(store_.records()), names("r", 0, 5));
+  // The sink's offset now describes this file: a restart replays nothing.
+  JournalQueue q(dir_.path(), store_, fast());
+  q.push(rec("r5", 5));
+  q.stop();
+  EXPECT_EQ(ids(store_.records()), names("r", 0, 6));
 }
 
 TEST_F(JournalQueueTest, FourThreadsPushingAtOnceLoseAndMixNothing) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <thread>
 
+#include "log_capture.hpp"
 #include "sqlite_test_support.hpp"
 #include "store/config_store.hpp"
 #include "store/sqlite/sqlite_usage_store.hpp"
@@ -20,6 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using store::SqliteUsageStore;
 using store::UsageGroup;
+using test::LogCapture;
 
 constexpr std::int64_t kNow = 1'795'780'800'000;       // 2026-11-27T12:00:00Z
 constexpr std::int64_t kMidnight = 1'795'737'600'000;  // 2026-11-27T00:00:00Z
@@ -56,29 +58,6 @@ bool wait_until(const std::function<bool()>& done) {
   }
   return true;
 }
-
-// Routes spdlog's default logger into memory ("level message" per line) for the scope.
-class LogCapture {
- public:
-  LogCapture() : old_(spdlog::default_logger()) {
-    sink_->set_pattern("%l %v");
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink_));
-  }
-  ~LogCapture() { spdlog::set_default_logger(old_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-  std::vector<std::string> lines(std::string_view level) const {
-    std::vector<std::string> out;
-    for (auto& l : sink_->last_formatted())
-      if (l.starts_with(std::string(level) + " ")) out.push_back(l);
-    return out;
-  }
-
- private:
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ =
-      std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000);
-  std::shared_ptr<spdlog::logger> old_;
-};
 
 class RetentionTest : public ::testing::Test {
  protected:

@@ -173,6 +173,15 @@ TYPED_TEST_P(UsageStoreSuite, AppendStoresEveryFieldAndTheOffset) {
   EXPECT_EQ(this->backend_->count("usage_records"), 1);
 }
 
+TYPED_TEST_P(UsageStoreSuite, AnEmptyJournalNameStoresRecordsWithoutAnOffset) {
+  UsageStore& s = *this->store_;
+  s.append({rec("a", "t", 1)}, "", 42);  // the cluster's stream consumer: no journal
+  EXPECT_EQ(ids(s.query({})), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(s.totals({}, UsageGroup::kTenant).at(0).requests, 1);
+  EXPECT_EQ(s.journal_offset(""), 0);
+  EXPECT_EQ(this->backend_->count("journal_state"), 0);
+}
+
 TYPED_TEST_P(UsageStoreSuite, AFailedAppendStoresNeitherRecordsNorOffset) {
   UsageStore& s = *this->store_;
   s.append({rec("a", "t", 1)}, "usage", 10);
@@ -308,6 +317,7 @@ TYPED_TEST_P(UsageStoreSuite, RetentionDeletesRecordsAndAggregatesSeparately) {
 }
 
 REGISTER_TYPED_TEST_SUITE_P(UsageStoreSuite, AppendStoresEveryFieldAndTheOffset,
+                            AnEmptyJournalNameStoresRecordsWithoutAnOffset,
                             AFailedAppendStoresNeitherRecordsNorOffset,
                             QueryFiltersByTenantAndTimeOldestFirst, DeleteOlderThanAFixedCutoff,
                             RecordsFarOutsideNormalDates,

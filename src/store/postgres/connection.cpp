@@ -74,6 +74,19 @@ std::string redact_conninfo(std::string_view conninfo) {
   return redact(conninfo, ignored);
 }
 
+std::string scrub_message(std::string_view message, std::string_view conninfo) {
+  std::vector<std::string> secrets;
+  redact(conninfo, secrets);
+  const std::string text(conninfo);
+  if (PQconninfoOption* opts = PQconninfoParse(text.c_str(), nullptr)) {
+    for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o)
+      if (std::string_view(o->keyword) == "password" && o->val != nullptr)
+        secrets.emplace_back(o->val);
+    PQconninfoFree(opts);
+  }
+  return scrub(std::string(message), secrets);
+}
+
 Result& Result::operator=(Result&& o) noexcept {
   if (this != &o) {
     PQclear(r_);
@@ -157,10 +170,22 @@ void Connection::fail(std::string_view what, const PGresult* r) const {
 }
 
 Result Connection::exec(std::string_view sql, const std::vector<std::string>& params) {
-  if (!in_transaction_) reconnect_if_broken();
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::string& p : params) values.push_back(p.c_str());
+  return run(sql, values);
+}
+
+Result Connection::exec_nullable(std::string_view sql,
+                                 const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return run(sql, values);
+}
+
+Result Connection::run(std::string_view sql, const std::vector<const char*>& values) {
+  if (!in_transaction_) reconnect_if_broken();
   const std::string text(sql);
   Result r(PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr,
                         values.data(), nullptr, nullptr, 0));

@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,9 @@ class Error : public StoreError {
 // conninfo (a postgresql:// URI or "key=value ..." string) with its password replaced by "***",
 // for messages and logs.
 std::string redact_conninfo(std::string_view conninfo);
+
+// A libpq message with every password conninfo holds replaced by "***", on one line.
+std::string scrub_message(std::string_view message, std::string_view conninfo);
 
 class Result {
  public:
@@ -63,12 +67,16 @@ class Connection {
   // transaction a dropped connection is re-established first; inside one it is an error, since
   // the statements before it are gone with the old session.
   Result exec(std::string_view sql, const std::vector<std::string>& params = {});
+  // As exec, with nullopt for SQL NULL. Not an exec overload: a braced list of strings would
+  // then match both.
+  Result exec_nullable(std::string_view sql, const std::vector<std::optional<std::string>>& params);
   // Runs several statements without parameters (a migration). Throws pg::Error.
   void exec_script(std::string_view sql);
 
  private:
   friend class Transaction;
   void reconnect_if_broken();
+  Result run(std::string_view sql, const std::vector<const char*>& values);
   [[noreturn]] void fail(std::string_view what, const PGresult* r) const;
 
   PGconn* conn_ = nullptr;

@@ -72,10 +72,11 @@ void PgUsageStore::append_once(const std::vector<UsageRecord>& records, std::str
     for (int row = 0; row < got.rows(); ++row) inserted.push_back(pg::read_record(got, row));
   }
   pg::upsert_daily(conn_, inserted);
-  conn_.exec(
-      "INSERT INTO journal_state (name, journal_offset) VALUES ($1, $2) ON CONFLICT (name) DO "
-      "UPDATE SET journal_offset = EXCLUDED.journal_offset",
-      {std::string(journal), std::to_string(journal_offset)});
+  if (!journal.empty())
+    conn_.exec(
+        "INSERT INTO journal_state (name, journal_offset) VALUES ($1, $2) ON CONFLICT (name) "
+        "DO UPDATE SET journal_offset = EXCLUDED.journal_offset",
+        {std::string(journal), std::to_string(journal_offset)});
   tx.commit();
 }
 

@@ -3,6 +3,8 @@
 #include <string>
 #include <utility>
 
+#include "store/config_rules.hpp"
+
 namespace relay::store::sqlite {
 
 TenantLimits read_limits(const Stmt& q, int first) {
@@ -18,13 +20,7 @@ TenantLimits read_limits(const Stmt& q, int first) {
 
 void update_limits(sqlite3* db, std::string_view table, std::string_view id_column,
                    std::string_view what, std::string_view id, const TenantLimitsUpdate& u) {
-  for (const auto& [v, name] :
-       {std::pair{u.rps, "rps"}, std::pair{u.rpm, "rpm"}, std::pair{u.concurrency, "concurrency"},
-        std::pair{u.daily_requests, "daily requests"}, std::pair{u.daily_tokens, "daily tokens"},
-        std::pair{u.monthly_tokens, "monthly tokens"}})
-    if (v && *v < 0)
-      throw StoreError(StoreError::Kind::kInvalid,
-                       std::string(name) + " limit must not be negative (0: no limit)");
+  require_tenant_limits(u);
   // NULL keeps the column as it is, so one statement covers every combination.
   Stmt up(db, "UPDATE " + std::string(table) +
                   " SET rps = COALESCE(?, rps), rpm = COALESCE(?, rpm), "

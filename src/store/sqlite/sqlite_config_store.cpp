@@ -1,9 +1,5 @@
 #include "store/sqlite/sqlite_config_store.hpp"
 
-#include <openssl/crypto.h>
-#include <spdlog/spdlog.h>
-
-#include <chrono>
 #include <ctime>
 #include <utility>
 
@@ -29,70 +25,7 @@ bool is_unique_violation(int rc) {
   return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
 }
 
-void require_name(std::string_view what, std::string_view name) {
-  if (!is_valid_name(name))
-    throw StoreError(Kind::kInvalid, std::string(what) + " name '" + std::string(name) +
-                                         "' is invalid: use 1-64 of A-Z a-z 0-9 . _ - "
-                                         "starting with a letter or digit");
-}
-
-void require_limits(std::optional<int> weight, std::optional<int> max_concurrency) {
-  if (weight && (*weight < 1 || *weight > 1000))
-    throw StoreError(Kind::kInvalid, "weight must be 1..1000");
-  if (max_concurrency && (*max_concurrency < 0 || *max_concurrency > 100'000))
-    throw StoreError(Kind::kInvalid, "max concurrency must be 0..100000 (0: no limit)");
-}
-
-void require_base_url(const std::string& url) {
-  if (!url.starts_with("http://") && !url.starts_with("https://"))
-    throw StoreError(Kind::kInvalid, "base URL must start with http:// or https://");
-}
-
-std::string account_aad(std::string_view name) {
-  return "account:" + std::string(name);
-}
-
-std::string join_models(const std::vector<std::string>& models) {
-  std::string out;
-  for (const auto& m : models) {
-    if (m.empty() || m.find(',') != std::string::npos)
-      throw StoreError(Kind::kInvalid, "model names must be non-empty and contain no comma");
-    if (!out.empty()) out += ',';
-    out += m;
-  }
-  return out;
-}
-
-std::vector<std::string> split_models(const std::string& joined) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < joined.size()) {
-    std::size_t end = joined.find(',', start);
-    if (end == std::string::npos) end = joined.size();
-    if (end > start) out.push_back(joined.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
-bool is_lower_hex64(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
 }  // namespace
-
-bool is_valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return false;
-  }
-  return true;
-}
 
 SqliteConfigStore::SqliteConfigStore(const std::string& db_path,
                                      std::shared_ptr<crypto::SecretBox> box)
@@ -182,9 +115,7 @@ void SqliteConfigStore::set_tenant_limits(std::string_view name, const TenantLim
 KeyRecord SqliteConfigStore::add_key(std::string_view tenant, std::string_view key_hash,
                                      std::string_view prefix,
                                      std::optional<std::int64_t> expires_at) {
-  // Guards against a caller handing over the key itself instead of its hash.
-  if (!is_lower_hex64(key_hash))
-    throw StoreError(Kind::kInvalid, "key hash must be 64 lowercase hex characters");
+  require_key_hash(key_hash);
   Transaction tx(db_, Transaction::Mode::kImmediate);
   Stmt find(db_, "SELECT id FROM tenants WHERE name = ?");
   find.bind(1, tenant);
@@ -241,26 +172,20 @@ void SqliteConfigStore::set_key_limits(std::string_view key_id, const TenantLimi
 }
 
 Account SqliteConfigStore::add_account(const NewAccount& a) {
-  require_name("account", a.name);
-  require_base_url(a.base_url);
-  require_limits(a.weight, a.max_concurrency);
-  if (a.credential.empty()) throw StoreError(Kind::kInvalid, "credential must not be empty");
-  Account acc{0, a.name, a.base_url, a.models, a.ca_file, true, now(), a.weight, a.max_concurrency};
-  const std::string models = join_models(a.models);
-  std::string sealed = box_->seal(a.credential, account_aad(a.name));
+  PreparedAccount p = prepare_account(a, *box_);
   Stmt ins(
       db_,
       "INSERT INTO accounts (name, base_url, credential, models, ca_file, enabled, "
       "created_at, weight, max_concurrency, enabled_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)");
-  ins.bind(1, a.name).bind(2, a.base_url).bind_blob(3, sealed).bind(4, models);
-  ins.bind(5, a.ca_file).bind(6, acc.created_at).bind(7, std::int64_t{a.weight});
+  ins.bind(1, a.name).bind(2, a.base_url).bind_blob(3, p.sealed).bind(4, p.models);
+  ins.bind(5, a.ca_file).bind(6, p.row.created_at).bind(7, std::int64_t{a.weight});
   ins.bind(8, std::int64_t{a.max_concurrency}).bind(9, unix_now_ms());
   int rc = ins.step_code();
   if (is_unique_violation(rc))
     throw StoreError(Kind::kAlreadyExists, "account '" + a.name + "' already exists");
   if (rc != SQLITE_DONE) ins.fail("add account");
-  acc.id = sqlite3_last_insert_rowid(db_);
-  return acc;
+  p.row.id = sqlite3_last_insert_rowid(db_);
+  return p.row;
 }
 
 std::vector<Account> SqliteConfigStore::list_accounts() {
@@ -285,7 +210,7 @@ void SqliteConfigStore::set_account_enabled(std::string_view name, bool enabled)
 }
 
 void SqliteConfigStore::update_account(std::string_view name, const AccountUpdate& u) {
-  require_limits(u.weight, u.max_concurrency);
+  require_account_limits(u.weight, u.max_concurrency);
   if (u.base_url) require_base_url(*u.base_url);
   std::optional<std::string> models;
   if (u.models) models = join_models(*u.models);
@@ -347,14 +272,8 @@ SnapshotPtr SqliteConfigStore::load_snapshot() {
             "max_concurrency, enabled_at FROM accounts ORDER BY id");
   while (accs.step()) {
     std::string name = accs.text(1);
-    auto credential = box_->open(accs.text(6), account_aad(name));
-    if (!credential) {
-      spdlog::warn(
-          "config store: account '{}' skipped: its credential does not decrypt with the current "
-          "master key",
-          name);
-      continue;
-    }
+    auto credential = open_credential(*box_, accs.text(6), name);
+    if (!credential) continue;
     SnapshotAccount& a = snap->accounts.emplace_back();
     a.id = accs.int64(0);
     a.name = std::move(name);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "crypto/secret_box.hpp"
+#include "store/config_rules.hpp"
 #include "store/config_store.hpp"
 
 namespace relay::store {
@@ -59,8 +60,5 @@ class SqliteConfigStore final : public ConfigStore {
   sqlite3* db_ = nullptr;
   std::shared_ptr<crypto::SecretBox> box_;
 };
-
-// [A-Za-z0-9][A-Za-z0-9._-]{0,63}
-bool is_valid_name(std::string_view name);
 
 }  // namespace relay::store

@@ -1,15 +1,6 @@
 // SqliteConfigStore's egresses (issue 5): forward proxies pinned to one account each. The URL
 // is sealed whole under the master key, bound to the egress's name, because it may hold the
-// proxy's password; everything printed is built from the redacted form.
-#include <arpa/inet.h>
-#include <openssl/crypto.h>
-#include <spdlog/spdlog.h>
-
-#include <ctime>
-#include <unordered_map>
-#include <unordered_set>
-
-#include "egress/proxy_url.hpp"
+// proxy's password; everything printed is built from the redacted form (config_rules.cpp).
 #include "store/sqlite/sqlite_config_store.hpp"
 #include "store/sqlite/statement.hpp"
 
@@ -20,87 +11,25 @@ using sqlite::Stmt;
 using sqlite::Transaction;
 using Kind = StoreError::Kind;
 
-constexpr std::string_view kOneAccount = "an egress belongs to exactly one account";
-
-std::string egress_aad(std::string_view name) {
-  return "egress:" + std::string(name);
-}
-
-std::string quoted(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
-
-void wipe(std::string& s) {
-  OPENSSL_cleanse(s.data(), s.size());
-}
-
-// The URL checked and in its canonical form (the one libcurl takes), or kInvalid with the
-// parser's message, which never repeats the URL.
-egress::ProxyUrl parse_or_throw(std::string_view url) {
-  auto r = egress::parse_proxy_url(url);
-  if (!r.url) throw StoreError(Kind::kInvalid, r.error);
-  return std::move(*r.url);
-}
-
-void validate(const NewEgress& e, const egress::ProxyUrl& url) {
-  if (!is_valid_name(e.name))
-    throw StoreError(Kind::kInvalid, "egress name " + quoted(e.name) +
-                                         " is invalid: use 1-64 of A-Z a-z 0-9 . _ - starting "
-                                         "with a letter or digit");
-  if (!e.region.empty() && !is_valid_name(e.region))
-    throw StoreError(Kind::kInvalid, "region " + quoted(e.region) +
-                                         " is invalid: use 1-64 of A-Z a-z 0-9 . _ - starting "
-                                         "with a letter or digit");
-  if (!e.ca_file.empty() && url.scheme != "https")
-    throw StoreError(Kind::kInvalid,
-                     "a CA file applies to https:// proxies only (it verifies the proxy's own "
-                     "certificate)");
-}
-
 // kAlreadyExists when `name` or `endpoint` is already an egress, saying whose.
-void require_free(sqlite3* db, const NewEgress& e, const std::string& endpoint) {
+void require_free(sqlite3* db, const Egress& e) {
   Stmt by_name(db,
                "SELECT a.name FROM egresses e LEFT JOIN accounts a ON a.id = e.account_id "
                "WHERE e.name = ?");
   by_name.bind(1, e.name);
-  if (by_name.step())
-    throw StoreError(Kind::kAlreadyExists,
-                     "egress " + quoted(e.name) + " already exists, for account " +
-                         quoted(by_name.text(0)) + ": " + std::string(kOneAccount));
+  if (by_name.step()) throw egress_name_taken(e.name, by_name.text(0));
   Stmt by_endpoint(db,
                    "SELECT e.name, a.name FROM egresses e LEFT JOIN accounts a "
                    "ON a.id = e.account_id WHERE e.endpoint = ?");
-  by_endpoint.bind(1, endpoint);
+  by_endpoint.bind(1, e.endpoint);
   if (by_endpoint.step())
-    throw StoreError(Kind::kAlreadyExists, "proxy " + endpoint + " is already egress " +
-                                               quoted(by_endpoint.text(0)) + " of account " +
-                                               quoted(by_endpoint.text(1)) + "; " +
-                                               std::string(kOneAccount));
-}
-
-bool is_ip(const std::string& ip) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, ip.c_str(), buf) == 1 || inet_pton(AF_INET6, ip.c_str(), buf) == 1;
+    throw egress_endpoint_taken(e.endpoint, by_endpoint.text(0), by_endpoint.text(1));
 }
 
 }  // namespace
 
 Egress SqliteConfigStore::add_egress(const NewEgress& e) {
-  egress::ProxyUrl url = parse_or_throw(e.url);
-  validate(e, url);
-  Egress out;
-  out.name = e.name;
-  out.account_name = e.account;
-  out.url = url.redacted();
-  out.endpoint = url.endpoint();
-  out.region = e.region;
-  out.ca_file = e.ca_file;
-  out.created_at = static_cast<std::int64_t>(std::time(nullptr));
-  std::string plain = url.for_curl();
-  const std::string sealed = box_->seal(plain, egress_aad(e.name));
-  wipe(plain);
-  wipe(url.password);
-
+  PreparedEgress p = prepare_egress(e, *box_);
   // IMMEDIATE: the checks and the insert see one state, so the errors name the real holder.
   Transaction tx(db_, Transaction::Mode::kImmediate);
   Stmt find(db_, "SELECT id FROM accounts WHERE name = ?");
@@ -108,16 +37,16 @@ Egress SqliteConfigStore::add_egress(const NewEgress& e) {
   if (!find.step())
     throw StoreError(Kind::kNotFound, "account " + quoted(e.account) + " not found");
   const std::int64_t account_id = find.int64(0);
-  require_free(db_, e, out.endpoint);
+  require_free(db_, p.row);
   Stmt ins(db_,
            "INSERT INTO egresses (name, account_id, url, endpoint, region, ca_file, created_at) "
            "VALUES (?, ?, ?, ?, ?, ?, ?)");
-  ins.bind(1, e.name).bind(2, account_id).bind_blob(3, sealed).bind(4, out.endpoint);
-  ins.bind(5, e.region).bind(6, e.ca_file).bind(7, out.created_at);
+  ins.bind(1, e.name).bind(2, account_id).bind_blob(3, p.sealed).bind(4, p.row.endpoint);
+  ins.bind(5, e.region).bind(6, e.ca_file).bind(7, p.row.created_at);
   if (ins.step_code() != SQLITE_DONE) ins.fail("add egress");
-  out.id = sqlite3_last_insert_rowid(db_);
+  p.row.id = sqlite3_last_insert_rowid(db_);
   tx.commit();
-  return out;
+  return p.row;
 }
 
 std::vector<Egress> SqliteConfigStore::list_egresses() {
@@ -137,12 +66,7 @@ std::vector<Egress> SqliteConfigStore::list_egresses() {
     e.created_at = q.int64(7);
     e.observed_ip = q.text(8);
     e.observed_at = q.int64(9);
-    // Decrypted only to redact it: the user name is worth showing, the password never is.
-    auto plain = box_->open(q.text(3), egress_aad(e.name));
-    auto parsed = plain ? egress::parse_proxy_url(*plain) : egress::ProxyUrlResult{};
-    e.url = parsed.url ? parsed.url->redacted() : e.endpoint + " (sealed URL does not decrypt)";
-    if (plain) wipe(*plain);
-    if (parsed.url) wipe(parsed.url->password);
+    e.url = listed_egress_url(*box_, q.text(3), e.name, e.endpoint);
   }
   return out;
 }
@@ -157,8 +81,7 @@ void SqliteConfigStore::remove_egress(std::string_view name) {
 
 void SqliteConfigStore::record_observed_ip(std::string_view egress, std::string_view ip,
                                            std::int64_t at_unix) {
-  if (!is_ip(std::string(ip)))
-    throw StoreError(Kind::kInvalid, "observed IP " + quoted(ip) + " is not an IP address");
+  require_ip(ip);
   Stmt up(db_, "UPDATE egresses SET observed_ip = ?, observed_at = ? WHERE name = ?");
   up.bind(1, ip).bind(2, at_unix).bind(3, egress);
   up.step();
@@ -167,34 +90,11 @@ void SqliteConfigStore::record_observed_ip(std::string_view egress, std::string_
 }
 
 void SqliteConfigStore::attach_egresses(Snapshot& snap) {
-  std::unordered_map<std::int64_t, std::size_t> index;
-  for (std::size_t i = 0; i < snap.accounts.size(); ++i) index.emplace(snap.accounts[i].id, i);
-  std::unordered_set<std::int64_t> broken;
+  std::vector<SealedEgress> rows;
   Stmt q(db_, "SELECT id, name, account_id, url, region, ca_file FROM egresses ORDER BY name");
-  while (q.step()) {
-    const std::int64_t account_id = q.int64(2);
-    auto it = index.find(account_id);
-    if (it == index.end()) continue;  // its account was skipped (or removed meanwhile)
-    std::string name = q.text(1);
-    auto url = box_->open(q.text(3), egress_aad(name));
-    if (!url || !egress::parse_proxy_url(*url).url) {
-      spdlog::warn(
-          "config store: account '{}' skipped: its egress '{}' does not decrypt with the "
-          "current master key, and an account with egresses never goes direct",
-          snap.accounts[it->second].name, name);
-      broken.insert(account_id);
-      continue;
-    }
-    SnapshotEgress& e = snap.accounts[it->second].egresses.emplace_back();
-    e.id = q.int64(0);
-    e.name = std::move(name);
-    e.url = std::move(*url);
-    e.region = q.text(4);
-    e.ca_file = q.text(5);
-  }
-  if (!broken.empty())
-    std::erase_if(snap.accounts,
-                  [&broken](const SnapshotAccount& a) { return broken.contains(a.id); });
+  while (q.step())
+    rows.push_back({q.int64(0), q.text(1), q.int64(2), q.text(3), q.text(4), q.text(5)});
+  store::attach_egresses(snap, std::move(rows), *box_);
 }
 
 }  // namespace relay::store

@@ -117,11 +117,13 @@ void SqliteUsageStore::append(const std::vector<UsageRecord>& records, std::stri
     }
     upsert_daily(db_, records);
   }
-  Stmt off(db_,
-           "INSERT INTO journal_state (name, journal_offset) VALUES (?, ?) "
-           "ON CONFLICT(name) DO UPDATE SET journal_offset = excluded.journal_offset");
-  off.bind(1, journal).bind(2, journal_offset);
-  off.step();
+  if (!journal.empty()) {
+    Stmt off(db_,
+             "INSERT INTO journal_state (name, journal_offset) VALUES (?, ?) "
+             "ON CONFLICT(name) DO UPDATE SET journal_offset = excluded.journal_offset");
+    off.bind(1, journal).bind(2, journal_offset);
+    off.step();
+  }
   tx.commit();
 }
 
