@@ -69,11 +69,20 @@ asio::awaitable<void> run_prober(const Config& cfg, pool::AccountPool& pool,
       const store::SnapshotAccount* account = nullptr;
       for (const auto& a : snap->accounts)
         if (a.id == id) account = &a;
-      if (!account || stopping) continue;
+      // due_for_probe() marked the account as probing: every path that does not probe gives
+      // the mark back, or a half-open account whose egresses were down at that moment would
+      // wait for a trial that never comes, and take no traffic.
+      if (!account || stopping) {
+        pool.forgo(id);
+        continue;
+      }
       // Through one of its egresses, like its traffic; with none working there is nothing to
       // learn about the account itself (the egress prober watches the egresses).
       auto egress = egresses.choose(*account, {}, Clock::now());
-      if (!egress) continue;
+      if (!egress) {
+        pool.forgo(id);
+        continue;
+      }
       stats.active.fetch_add(1);
       auto outcome = co_await probe_once(cfg, multi, *account, *egress);
       stats.active.fetch_sub(1);
