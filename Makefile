@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 RUN_ARGS   ?=
 FORMAT_SRC  = $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
 
-.PHONY: run test setup setup-test build unit e2e test-cluster lint format tidy clean
+.PHONY: run test setup setup-test setup-bench build unit e2e test-cluster bench lint format tidy clean
 
 run: setup build
 	./$(BUILD_DIR)/codex-relay serve $(RUN_ARGS)
@@ -17,6 +17,9 @@ setup:
 
 setup-test:
 	@scripts/setup.sh --test
+
+setup-bench:
+	@scripts/setup.sh --bench
 
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
@@ -34,6 +37,10 @@ e2e: build
 # with a node crash, a Redis cut-off and a PostgreSQL outage under load (needs root).
 test-cluster: build
 	tests/cluster/run.sh $(BUILD_DIR)/codex-relay
+
+# The relay against nginx and the Portkey gateway (bench/README.md); about 6 minutes, not in test.
+bench: setup-bench build
+	bench/run.sh $(BUILD_DIR)
 
 lint:
 	@clang-format --dry-run --Werror $(FORMAT_SRC)

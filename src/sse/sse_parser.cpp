@@ -1,5 +1,7 @@
 #include "sse/sse_parser.hpp"
 
+#include "sse/line_end.hpp"
+
 namespace relay::sse {
 
 namespace {
@@ -16,7 +18,7 @@ void SseParser::feed(std::string_view chunk, const std::function<void(const Even
         continue;
       }
     }
-    std::size_t end = chunk.find_first_of("\r\n", i);
+    std::size_t end = find_line_end(chunk, i);
     if (end == std::string_view::npos) {
       if (line_.size() < max_event_) line_.append(chunk.substr(i, max_event_ - line_.size()));
       line_seen_ = true;

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include "sse/json_peek.hpp"
+
 namespace relay::sse {
 namespace {
 
@@ -44,6 +46,23 @@ Usage usage_from_json_body(std::string_view body) {
   return out;
 }
 
+// The Responses API names each event twice, in `event:` and in the data's `type`. The deltas
+// (nearly every event of a stream) carry nothing the tap reads but "output has started", so the
+// name is enough and the JSON is not parsed. Events without a name are parsed only when they may
+// hold a `type` or a usage object (chat chunks hold neither until the last).
+bool StreamTap::worth_parsing(const Event& ev) {
+  std::string_view name = ev.type;
+  if (name.empty()) {
+    return find_in(ev.data, "\"type\"") != std::string_view::npos || may_have_usage_object(ev.data);
+  }
+  if (name.substr(0, 9) != "response.") return true;
+  if (name == "response.created" || name == "response.completed" || name == "response.failed" ||
+      name == "response.incomplete")
+    return true;
+  if (name != "response.in_progress" && name != "response.queued") output_seen_ = true;
+  return false;
+}
+
 void StreamTap::feed(std::string_view chunk) {
   parser_.feed(chunk, [this](const Event& ev) { on_event(ev); });
 }
@@ -55,6 +74,7 @@ void StreamTap::on_event(const Event& ev) {
     return;
   }
   if (ev.truncated || ev.data.empty() || ev.data.front() != '{') return;
+  if (!worth_parsing(ev)) return;
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(ev.data.data(), ev.data.size(), false).get(doc)) return;

@@ -40,6 +40,7 @@ class StreamTap {
 
  private:
   void on_event(const Event& ev);
+  bool worth_parsing(const Event& ev);
 
   SseParser parser_;
   std::string terminal_;

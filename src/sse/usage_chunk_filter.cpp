@@ -2,6 +2,11 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
+#include "sse/json_peek.hpp"
+#include "sse/line_end.hpp"
+
 namespace relay::sse {
 namespace {
 
@@ -11,7 +16,7 @@ std::string event_data(std::string_view raw) {
   bool first = true;
   std::size_t i = 0;
   while (i < raw.size()) {
-    std::size_t end = raw.find_first_of("\r\n", i);
+    std::size_t end = find_line_end(raw, i);
     if (end == std::string_view::npos) end = raw.size();
     std::string_view line = raw.substr(i, end - i);
     if (line.substr(0, 5) == "data:") {
@@ -31,7 +36,7 @@ std::string event_data(std::string_view raw) {
 }  // namespace
 
 bool is_usage_only_chunk(std::string_view data) {
-  if (data.empty() || data.front() != '{') return false;
+  if (data.empty() || data.front() != '{' || !may_have_usage_object(data)) return false;
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(simdjson::padded_string(data)).get(doc)) return false;
@@ -57,11 +62,9 @@ void UsageChunkFilter::flush(std::string& out) {
 void UsageChunkFilter::release(std::string& out, bool at_end) {
   std::size_t event_start = 0;
   while (scan_ < pending_.size()) {
+    scan_ = std::min(find_line_end(pending_, scan_), pending_.size());
+    if (scan_ == pending_.size()) break;
     const char c = pending_[scan_];
-    if (c != '\r' && c != '\n') {
-      ++scan_;
-      continue;
-    }
     std::size_t next = scan_ + 1;
     if (c == '\r') {
       if (next == pending_.size() && !at_end) break;

@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdint>
 #include <memory>
 #include <unordered_set>
 
@@ -38,6 +39,8 @@ class CurlMulti {
   boost::asio::steady_timer timer_;
   CURLM* multi_;
   int running_ = 0;
+  // Bumped by every timer callback: a posted zero timeout that curl has since replaced is void.
+  std::uint64_t timer_generation_ = 0;
   std::unordered_set<std::shared_ptr<Watch>*> watches_;
 };
 

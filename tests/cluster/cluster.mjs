@@ -30,7 +30,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { renderEgressConfig, sleep, nowMs } from '../e2e/lib/harness.mjs';
+import { renderEgressConfig, sleep, nowMs, waitForLine } from '../e2e/lib/harness.mjs';
 import OpenAI from '../e2e/node_modules/openai/index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -132,48 +132,6 @@ function nsSpawn(ns, cmd, args, { env: extra = {}, log }) {
 
 const running = (c) => c && c.exitCode === null && c.signalCode === null;
 
-/** Resolves with the first output line (stdout or stderr) matching `re`; rejects on exit or timeout. */
-function waitForLine(child, re, ms, what) {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    let tail = '';
-    const onData = (d) => {
-      buf += d;
-      tail = (tail + d).slice(-3000);
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        const m = line.match(re);
-        if (m) {
-          done();
-          resolve(m);
-          return;
-        }
-      }
-    };
-    const onExit = (code, sig) => {
-      done();
-      reject(new Error(`${what} exited (${code ?? sig}) before it was ready; output: ${tail}`));
-    };
-    const t = setTimeout(() => {
-      done();
-      reject(new Error(`${what} not ready after ${ms} ms; output: ${tail}`));
-    }, ms);
-    const done = () => {
-      clearTimeout(t);
-      child.stdout.off('data', onData);
-      child.stderr.off('data', onData);
-      child.off('exit', onExit);
-    };
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', onExit);
-  });
-}
-
 async function stopChild(child, sig = 'SIGTERM', ms = 3000) {
   if (!running(child)) return;
   const exited = new Promise((r) => child.once('exit', r));
@@ -235,7 +193,7 @@ async function startMock() {
   args.push('--tls-cert', path.join(tls, 'server.pem'), '--tls-key', path.join(tls, 'server.key'));
   for (const a of ACCOUNTS) args.push('--api-key', `${a}=${mockKeys[a]}`);
   mockChild = nsSpawn(NS.provider, process.execPath, args, { log: path.join(WORK, 'mock.log') });
-  await waitForLine(mockChild, /^\{.*"http".*\}$/, 10000, 'mock provider');
+  await waitForLine(mockChild, /^\{.*"http".*\}$/, 10000, 'mock provider', { stderr: true });
 }
 
 async function mockApi(method, pathname, body) {
@@ -343,7 +301,7 @@ function writeNodeConfig(node) {
 async function startNode(node) {
   const t0 = nowMs();
   node.child = nsSpawn(NS[node.ns], RELAY_BIN, ['--config', node.config, 'serve'], { log: node.log });
-  await waitForLine(node.child, /codex-relay listening on (http:\/\/\S+)/, 20000, `relay ${node.name}`);
+  await waitForLine(node.child, /codex-relay listening on (http:\/\/\S+)/, 20000, `relay ${node.name}`, { stderr: true });
   const comm = fs.readFileSync(`/proc/${node.child.pid}/comm`, 'utf8').trim();
   if (!comm.startsWith('codex-relay')) throw new Error(`pid ${node.child.pid} of node ${node.name} is ${comm}, not the relay`);
   const h = await httpRequest(node, '/healthz', { method: 'GET' });

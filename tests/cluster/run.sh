@@ -129,7 +129,7 @@ for m in "${members[@]}"; do
 done
 
 # ---------------------------------------------------------------- TLS, PostgreSQL, Redis
-"$cluster_dir/make-certs.sh" "$work/tls" 10.77.0.4
+"$repo_root/tests/e2e/lib/make-certs.sh" "$work/tls" 10.77.0.4
 
 pg_url=""
 if [[ "$store" == postgres ]]; then

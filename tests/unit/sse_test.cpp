@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "sse/json_peek.hpp"
+#include "sse/line_end.hpp"
 #include "sse/sse_parser.hpp"
 #include "sse/stream_tap.hpp"
 
@@ -105,6 +107,57 @@ TEST(StreamTap, FailedIsTerminalAndGarbageIsIgnored) {
   tap.feed("data: {\"type\":\"response.failed\",\"response\":{\"id\":\"resp_9\"}}\n\n");
   EXPECT_EQ(tap.terminal(), "response.failed");
   EXPECT_EQ(tap.response_id(), "resp_9");
+}
+
+// The tap reads a named Responses delta by its name alone (bench/README.md, sse_bench): even
+// data that is not JSON counts as output, which a parse would have ignored.
+TEST(StreamTap, NamedDeltasCountAsOutputWithoutAParse) {
+  StreamTap tap;
+  tap.feed(
+      "event: response.created\ndata: {\"type\":\"response.created\",\"response\":"
+      "{\"id\":\"resp_1\"}}\n\nevent: response.in_progress\ndata: {\"x\":1}\n\n");
+  EXPECT_FALSE(tap.output_seen());
+  EXPECT_EQ(tap.response_id(), "resp_1");
+  tap.feed("event: response.output_text.delta\ndata: {not json\n\n");
+  EXPECT_TRUE(tap.output_seen());
+  tap.feed(
+      "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":"
+      "{\"id\":\"resp_1\",\"usage\":{\"input_tokens\":4,\"output_tokens\":2}}}\n\n");
+  EXPECT_EQ(tap.terminal(), "response.completed");
+  EXPECT_EQ(tap.usage().input_tokens, 4);
+  EXPECT_EQ(tap.usage().output_tokens, 2);
+}
+
+// Chat chunks carry "usage":null until the last; a usage object is found whatever the spacing.
+TEST(StreamTap, ChatUsageIsFoundWithSpacesAfterNullOnes) {
+  StreamTap tap;
+  tap.feed("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n");
+  EXPECT_FALSE(tap.usage().present);
+  tap.feed(
+      "data: {\"choices\":[],\"usage\" :\t {\"prompt_tokens\":7,\"completion_tokens\":1}}\n\n");
+  EXPECT_TRUE(tap.usage().present);
+  EXPECT_EQ(tap.usage().input_tokens, 7);
+  EXPECT_EQ(tap.usage().output_tokens, 1);
+}
+
+TEST(JsonPeek, UsageObjectIsNeverMissed) {
+  EXPECT_TRUE(may_have_usage_object(R"({"usage":{"a":1}})"));
+  EXPECT_TRUE(may_have_usage_object("{\"usage\" \t:\r\n{}}"));
+  EXPECT_TRUE(may_have_usage_object(R"({"x":"usage","usage":null,"y":{"usage":{}}})"));
+  EXPECT_FALSE(may_have_usage_object(R"({"usage":null})"));
+  EXPECT_FALSE(may_have_usage_object(R"({"usage":)"));
+  EXPECT_FALSE(may_have_usage_object(R"({"choices":[]})"));
+  EXPECT_FALSE(may_have_usage_object(""));
+}
+
+TEST(LineEnd, FindsTheFirstCrOrLf) {
+  EXPECT_EQ(find_line_end("abc\ndef", 0), 3u);
+  EXPECT_EQ(find_line_end("abc\r\ndef", 0), 3u);
+  EXPECT_EQ(find_line_end("ab\ncd\re", 3), 5u);
+  EXPECT_EQ(find_line_end("a\rb\nc", 0), 1u);
+  EXPECT_EQ(find_line_end("abc", 0), std::string_view::npos);
+  EXPECT_EQ(find_line_end("abc\n", 4), std::string_view::npos);
+  EXPECT_EQ(find_line_end("", 0), std::string_view::npos);
 }
 
 }  // namespace

@@ -28,6 +28,15 @@ std::optional<std::int64_t> opt_int64(const Result& r, int row, int col) {
   return r.int64(row, col);
 }
 
+std::string id_by_name(Connection& c, const char* table, const char* what, std::string_view name) {
+  const Result r = c.exec(std::string("SELECT id FROM ") + table + " WHERE name = $1 FOR KEY SHARE",
+                          {std::string(name)});
+  if (r.rows() == 0)
+    throw StoreError(StoreError::Kind::kNotFound,
+                     std::string(what) + " '" + std::string(name) + "' not found");
+  return std::string(r.text(0, 0));
+}
+
 std::string to_hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;

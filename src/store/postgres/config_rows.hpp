@@ -20,6 +20,11 @@ inline constexpr std::string_view kLimitColumns =
 TenantLimits read_limits(const Result& r, int row, int first);
 std::optional<std::int64_t> opt_int64(const Result& r, int row, int col);
 
+// The id (as text, for a query parameter) of the row of `table` (a constant) named `name`,
+// locked FOR KEY SHARE: it cannot be deleted before the caller's transaction ends. Throws
+// StoreError kNotFound ("<what> '<name>' not found") when there is no such row.
+std::string id_by_name(Connection& c, const char* table, const char* what, std::string_view name);
+
 std::string to_hex(std::string_view bytes);
 // The bytes of what encode(..., 'hex') returned; "" for text that is not hex.
 std::string from_hex(std::string_view hex);

@@ -134,11 +134,7 @@ KeyRecord PgConfigStore::add_key(std::string_view tenant, std::string_view key_h
                                  std::string_view prefix, std::optional<std::int64_t> expires_at) {
   require_key_hash(key_hash);
   pg::Transaction tx(conn_);
-  const pg::Result find =
-      conn_.exec("SELECT id FROM tenants WHERE name = $1 FOR KEY SHARE", {std::string(tenant)});
-  if (find.rows() == 0)
-    throw StoreError(Kind::kNotFound, "tenant '" + std::string(tenant) + "' not found");
-  const std::string tenant_id(find.text(0, 0));
+  const std::string tenant_id = pg::id_by_name(conn_, "tenants", "tenant", tenant);
   const std::string created = now();
   KeyRecord rec{
       "", std::string(tenant), std::string(prefix), std::stoll(created), expires_at, std::nullopt,

@@ -33,16 +33,13 @@ Egress PgConfigStore::add_egress(const NewEgress& e) {
   // reads), so the checks and the insert see one state and the errors name the real holder.
   // FOR KEY SHARE keeps the account from being removed before the insert commits.
   conn_.exec("LOCK TABLE egresses IN SHARE ROW EXCLUSIVE MODE");
-  const pg::Result find =
-      conn_.exec("SELECT id FROM accounts WHERE name = $1 FOR KEY SHARE", {e.account});
-  if (find.rows() == 0)
-    throw StoreError(Kind::kNotFound, "account " + quoted(e.account) + " not found");
+  const std::string account_id = pg::id_by_name(conn_, "accounts", "account", e.account);
   require_free(conn_, p.row);
   const pg::Result r = conn_.exec(
       "INSERT INTO egresses (name, account_id, url, endpoint, region, ca_file, created_at) "
       "VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, $7) RETURNING id",
-      {e.name, std::string(find.text(0, 0)), pg::to_hex(p.sealed), p.row.endpoint, e.region,
-       e.ca_file, std::to_string(p.row.created_at)});
+      {e.name, account_id, pg::to_hex(p.sealed), p.row.endpoint, e.region, e.ca_file,
+       std::to_string(p.row.created_at)});
   p.row.id = r.int64(0, 0);
   tx.commit();
   return p.row;

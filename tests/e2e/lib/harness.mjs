@@ -125,45 +125,55 @@ async function killChild(child) {
   await done;
 }
 
-/** Resolves with the first stdout line matching `re`; rejects on exit or timeout. */
-function waitForLine(child, re, ms, what) {
+/**
+ * Resolves with the first stdout line matching `re` (or stderr line, with `stderr: true`);
+ * rejects on exit or timeout, quoting the end of stderr (of both streams, with `stderr: true`).
+ */
+export function waitForLine(child, re, ms, what, { stderr = false } = {}) {
   return new Promise((resolve, reject) => {
-    let buf = '';
-    let errBuf = '';
-    const onErr = (d) => {
-      errBuf = (errBuf + d).slice(-4000);
+    let tail = '';
+    const keepTail = (d) => {
+      tail = (tail + d).slice(-4000);
     };
-    const onData = (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        const m = line.match(re);
-        if (m) {
-          cleanup();
-          resolve(m);
-          return;
+    // One line buffer per stream, so that lines of the two never mix.
+    const lineWatcher = () => {
+      let buf = '';
+      return (d) => {
+        if (stderr) keepTail(d);
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          const m = line.match(re);
+          if (m) {
+            cleanup();
+            resolve(m);
+            return;
+          }
         }
-      }
+      };
     };
+    const onOut = lineWatcher();
+    const onErr = stderr ? lineWatcher() : keepTail;
+    const quoted = stderr ? 'output' : 'stderr';
     const onExit = (code, sig) => {
       cleanup();
-      reject(new Error(`${what} exited (${code ?? sig}) before it was ready; stderr: ${errBuf}`));
+      reject(new Error(`${what} exited (${code ?? sig}) before it was ready; ${quoted}: ${tail}`));
     };
     const t = setTimeout(() => {
       cleanup();
-      reject(new Error(`${what} not ready after ${ms} ms; stderr: ${errBuf}`));
+      reject(new Error(`${what} not ready after ${ms} ms; ${quoted}: ${tail}`));
     }, ms);
     const cleanup = () => {
       clearTimeout(t);
-      child.stdout.off('data', onData);
+      child.stdout.off('data', onOut);
       child.stderr.off('data', onErr);
       child.off('exit', onExit);
     };
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
-    child.stdout.on('data', onData);
+    child.stdout.on('data', onOut);
     child.stderr.on('data', onErr);
     child.on('exit', onExit);
   });
