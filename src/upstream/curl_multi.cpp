@@ -22,56 +22,86 @@ struct CurlMulti::Watch {
   bool writing = false;
 };
 
-CurlMulti::CurlMulti(asio::io_context& io) : io_(io), timer_(io), multi_(curl_multi_init()) {
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket_cb);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer_cb);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-}
-
-CurlMulti::~CurlMulti() {
-  timer_.cancel();
-  for (auto* holder : watches_) {
-    (*holder)->removed = true;
-    (*holder)->sd.release();
-    delete holder;
+// One curl multi handle with its own timer and sockets; everything curl calls back lands here.
+struct CurlMulti::Shard {
+  explicit Shard(asio::io_context& io) : io(io), timer(io), multi(curl_multi_init()) {
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Shard::on_socket_cb);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Shard::on_timer_cb);
+    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
   }
-  watches_.clear();
-  curl_multi_cleanup(multi_);
+  ~Shard() {
+    timer.cancel();
+    for (auto* holder : watches) {
+      (*holder)->removed = true;
+      (*holder)->sd.release();
+      delete holder;
+    }
+    curl_multi_cleanup(multi);
+  }
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  static int on_socket_cb(CURL* easy, curl_socket_t s, int what, void* userp, void* socketp);
+  static int on_timer_cb(CURLM* multi, long timeout_ms, void* userp);
+  void arm(const std::shared_ptr<Watch>& w);
+  void socket_action(curl_socket_t s, int events);
+  void check_done();
+
+  asio::io_context& io;
+  asio::steady_timer timer;
+  CURLM* multi;
+  int running = 0;
+  std::size_t in_flight = 0;  // added and not yet removed
+  // Bumped by every timer callback: a posted zero timeout that curl has since replaced is void.
+  std::uint64_t timer_generation = 0;
+  std::unordered_set<std::shared_ptr<Watch>*> watches;
+};
+
+CurlMulti::CurlMulti(asio::io_context& io) : io_(io) {
+  for (auto& shard : shards_) shard = std::make_unique<Shard>(io);
 }
 
-void CurlMulti::add(CURL* easy) {
-  curl_multi_add_handle(multi_, easy);
+CurlMulti::~CurlMulti() = default;
+
+std::size_t CurlMulti::add(CURL* easy) {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < kShards; ++i)
+    if (shards_[i]->in_flight < shards_[best]->in_flight) best = i;
+  ++shards_[best]->in_flight;
+  curl_multi_add_handle(shards_[best]->multi, easy);
+  return best;
 }
 
-void CurlMulti::remove(CURL* easy) {
-  curl_multi_remove_handle(multi_, easy);
+void CurlMulti::remove(CURL* easy, std::size_t shard) {
+  Shard& s = *shards_[shard];
+  if (curl_multi_remove_handle(s.multi, easy) == CURLM_OK && s.in_flight > 0) --s.in_flight;
 }
 
-int CurlMulti::on_socket_cb(CURL*, curl_socket_t s, int what, void* userp, void* socketp) {
-  auto* self = static_cast<CurlMulti*>(userp);
+int CurlMulti::Shard::on_socket_cb(CURL*, curl_socket_t s, int what, void* userp, void* socketp) {
+  auto* self = static_cast<Shard*>(userp);
   auto* holder = static_cast<std::shared_ptr<Watch>*>(socketp);
   if (what == CURL_POLL_REMOVE) {
     if (holder) {
       (*holder)->removed = true;
       (*holder)->sd.release();
-      self->watches_.erase(holder);
+      self->watches.erase(holder);
       delete holder;
-      curl_multi_assign(self->multi_, s, nullptr);
+      curl_multi_assign(self->multi, s, nullptr);
     }
     return 0;
   }
   if (!holder) {
-    holder = new std::shared_ptr<Watch>(std::make_shared<Watch>(self->io_, s));
-    self->watches_.insert(holder);
-    curl_multi_assign(self->multi_, s, holder);
+    holder = new std::shared_ptr<Watch>(std::make_shared<Watch>(self->io, s));
+    self->watches.insert(holder);
+    curl_multi_assign(self->multi, s, holder);
   }
   (*holder)->what = what;
   self->arm(*holder);
   return 0;
 }
 
-void CurlMulti::arm(const std::shared_ptr<Watch>& w) {
+void CurlMulti::Shard::arm(const std::shared_ptr<Watch>& w) {
   if ((w->what & CURL_POLL_IN) && !w->reading) {
     w->reading = true;
     w->sd.async_wait(asio::posix::descriptor_base::wait_read,
@@ -94,41 +124,42 @@ void CurlMulti::arm(const std::shared_ptr<Watch>& w) {
   }
 }
 
-int CurlMulti::on_timer_cb(CURLM*, long timeout_ms, void* userp) {
-  auto* self = static_cast<CurlMulti*>(userp);
-  self->timer_.cancel();
-  const std::uint64_t generation = ++self->timer_generation_;
+int CurlMulti::Shard::on_timer_cb(CURLM*, long timeout_ms, void* userp) {
+  auto* self = static_cast<Shard*>(userp);
+  self->timer.cancel();
+  const std::uint64_t generation = ++self->timer_generation;
   if (timeout_ms < 0) return 0;
   // Even a zero timeout goes through the loop: socket_action must not run inside a callback.
   // curl asks for one on every transfer it starts; a post() avoids re-arming the io_context's
   // timerfd each time (a timerfd_settime per request, 5 % of the relay's CPU in bench/).
   if (timeout_ms == 0) {
-    asio::post(self->io_, [self, generation] {
-      if (generation == self->timer_generation_) self->socket_action(CURL_SOCKET_TIMEOUT, 0);
+    asio::post(self->io, [self, generation] {
+      if (generation == self->timer_generation) self->socket_action(CURL_SOCKET_TIMEOUT, 0);
     });
     return 0;
   }
-  self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
-  self->timer_.async_wait([self](boost::system::error_code ec) {
+  self->timer.expires_after(std::chrono::milliseconds(timeout_ms));
+  self->timer.async_wait([self](boost::system::error_code ec) {
     if (!ec) self->socket_action(CURL_SOCKET_TIMEOUT, 0);
   });
   return 0;
 }
 
-void CurlMulti::socket_action(curl_socket_t s, int events) {
-  curl_multi_socket_action(multi_, s, events, &running_);
+void CurlMulti::Shard::socket_action(curl_socket_t s, int events) {
+  curl_multi_socket_action(multi, s, events, &running);
   check_done();
 }
 
-void CurlMulti::check_done() {
+void CurlMulti::Shard::check_done() {
   int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+  while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
     if (msg->msg != CURLMSG_DONE) continue;
     CURL* easy = msg->easy_handle;
     CURLcode result = msg->data.result;
     Transfer* t = nullptr;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, &t);
-    curl_multi_remove_handle(multi_, easy);
+    curl_multi_remove_handle(multi, easy);
+    if (in_flight > 0) --in_flight;
     if (t) t->on_done(result);
   }
 }

@@ -2,10 +2,19 @@
 // libcurl's multi interface driven by one asio io_context: curl tells us which sockets to watch
 // (CURLMOPT_SOCKETFUNCTION) and when to time out (CURLMOPT_TIMERFUNCTION); asio waits and calls
 // curl_multi_socket_action. One per io thread, so a transfer never crosses threads.
+//
+// Inside, several curl multi handles (shards). libcurl 7.88 keeps one list of connections per
+// host and walks all of them, busy ones too, on every new transfer, so with thousands of open
+// streams to one provider each new request cost O(open streams): opening 9,000 streams took
+// seconds per stream (bench/README.md, W4). A transfer goes to the shard with the fewest in
+// flight, so a lightly loaded relay still reuses one shard's connections, and a list is at most
+// about 1/kShards of the open streams.
 #include <curl/curl.h>
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <unordered_set>
@@ -16,32 +25,24 @@ class Transfer;
 
 class CurlMulti {
  public:
+  static constexpr std::size_t kShards = 64;
+
   explicit CurlMulti(boost::asio::io_context& io);
   ~CurlMulti();
   CurlMulti(const CurlMulti&) = delete;
   CurlMulti& operator=(const CurlMulti&) = delete;
 
-  void add(CURL* easy);
-  void remove(CURL* easy);
+  // Starts `easy` on a shard and says which; remove() needs it back.
+  std::size_t add(CURL* easy);
+  void remove(CURL* easy, std::size_t shard);
   boost::asio::io_context& io() { return io_; }
-  int running() const { return running_; }
 
   struct Watch;  // per-socket state, public for the C callbacks
+  struct Shard;
 
  private:
-  static int on_socket_cb(CURL* easy, curl_socket_t s, int what, void* userp, void* socketp);
-  static int on_timer_cb(CURLM* multi, long timeout_ms, void* userp);
-  void arm(const std::shared_ptr<Watch>& w);
-  void socket_action(curl_socket_t s, int events);
-  void check_done();
-
   boost::asio::io_context& io_;
-  boost::asio::steady_timer timer_;
-  CURLM* multi_;
-  int running_ = 0;
-  // Bumped by every timer callback: a posted zero timeout that curl has since replaced is void.
-  std::uint64_t timer_generation_ = 0;
-  std::unordered_set<std::shared_ptr<Watch>*> watches_;
+  std::array<std::unique_ptr<Shard>, kShards> shards_;
 };
 
 }  // namespace relay::upstream

@@ -64,14 +64,14 @@ Transfer::Transfer(CurlMulti& multi, const UpstreamRequest& req, const TransferO
 }
 
 Transfer::~Transfer() {
-  if (attached_) multi_.remove(easy_);
+  if (attached_) multi_.remove(easy_, shard_);
   curl_easy_cleanup(easy_);
   curl_slist_free_all(header_list_);
 }
 
 void Transfer::start() {
   attached_ = true;
-  multi_.add(easy_);
+  shard_ = multi_.add(easy_);
 }
 
 void Transfer::cancel() {
@@ -81,7 +81,7 @@ void Transfer::cancel() {
   result_ = CURLE_ABORTED_BY_CALLBACK;
   if (attached_) {
     // Removing the handle closes its connection mid-transfer: the upstream sees the hang-up now.
-    multi_.remove(easy_);
+    multi_.remove(easy_, shard_);
     attached_ = false;
   }
   notify();

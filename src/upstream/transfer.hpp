@@ -71,6 +71,7 @@ class Transfer {
   http::Headers headers_;
   int status_ = 0;
   bool headers_ready_ = false;
+  std::size_t shard_ = 0;  // the CurlMulti shard it was added to
   bool attached_ = false;
   bool done_ = false;
   bool cancelled_ = false;

@@ -140,4 +140,23 @@ describe('streaming through the relay', { skip }, () => {
     await sleep(100);
     await assertStillServing();
   });
+
+  // Transfers are spread over several curl multi handles (src/upstream/curl_multi.hpp), each
+  // with its own connections: one at a time must still reuse one connection, and a burst's
+  // connections must serve the next burst.
+  it('upstream connections are reused, one at a time and from burst to burst', async () => {
+    const seen = await mock.connections();
+    const since = seen.length ? seen.at(-1).id + 1 : 0;
+    const one = async () => {
+      const r = await relayFetch(relay, '/v1/responses', { body: { model: 'gpt-5.5', input: `reuse ${nonce()}` } });
+      assert.equal(r.status, 200, r.text.slice(0, 200));
+    };
+    for (let i = 0; i < 10; i++) await one();
+    const sequential = (await mock.connections(since)).length;
+    assert.ok(sequential <= 1, `10 requests one at a time opened ${sequential} upstream connections, want at most 1`);
+    const width = 16;
+    for (let burst = 0; burst < 3; burst++) await Promise.all(Array.from({ length: width }, one));
+    const opened = (await mock.connections(since)).length;
+    assert.ok(opened <= width + 2, `3 bursts of ${width} opened ${opened} upstream connections, want at most ${width + 2}`);
+  });
 });
