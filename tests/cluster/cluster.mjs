@@ -30,7 +30,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { renderEgressConfig, sleep, nowMs, waitForLine } from '../e2e/lib/harness.mjs';
+import { mockAdmin, renderEgressConfig, sleep, nowMs, waitForLine } from '../e2e/lib/harness.mjs';
 import OpenAI from '../e2e/node_modules/openai/index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -196,16 +196,7 @@ async function startMock() {
   await waitForLine(mockChild, /^\{.*"http".*\}$/, 10000, 'mock provider', { stderr: true });
 }
 
-async function mockApi(method, pathname, body) {
-  const r = await fetch(`${mockBase}${pathname}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const j = await r.json();
-  if (r.status !== 200) throw new Error(`mock ${method} ${pathname}: ${r.status} ${JSON.stringify(j)}`);
-  return j;
-}
+const mockApi = (method, pathname, body) => mockAdmin(mockBase, method, pathname, body);
 
 // ---------------------------------------------------------------- egress proxies
 

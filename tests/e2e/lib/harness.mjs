@@ -215,6 +215,18 @@ export function tlsFiles() {
  * `apiKeys`: [{label, key?}] or {label: key} (a missing key is made up). Labels are what the
  * mock log reports as `account_label`; name them after the relay accounts that use them.
  */
+/** One call to a mock provider's `/__mock/*` control API at `base`; its JSON, or a throw. */
+export async function mockAdmin(base, method, pathname, body) {
+  const r = await fetch(`${base}${pathname}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const j = await r.json();
+  if (r.status !== 200) throw new Error(`mock ${method} ${pathname}: ${r.status} ${JSON.stringify(j)}`);
+  return j;
+}
+
 export async function startMock({ tls = true, apiKey = null, apiKeys = null } = {}) {
   const randomKey = (p) => `sk-${p}-${randomBytes(8).toString('hex')}`;
   let keyList;
@@ -242,16 +254,7 @@ export async function startMock({ tls = true, apiKey = null, apiKeys = null } = 
   child.stdout.on('data', (d) => out.write(d));
   child.stderr.on('data', (d) => out.write(d));
   const base = `http://127.0.0.1:${ports.http}`;
-  const admin = async (method, pathname, body) => {
-    const r = await fetch(`${base}${pathname}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const j = await r.json();
-    if (r.status !== 200) throw new Error(`mock ${method} ${pathname}: ${r.status} ${JSON.stringify(j)}`);
-    return j;
-  };
+  const admin = (method, pathname, body) => mockAdmin(base, method, pathname, body);
   const mock = {
     apiKey,
     /** label -> key (null when started with one unlabelled key). */
