@@ -14,8 +14,9 @@ want_test=0 want_bench=0
 build_pkgs=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
   libsimdjson-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
-  libhiredis-dev libpq-dev libgoogle-perftools-dev libgtest-dev libgmock-dev googletest libbenchmark-dev)
-test_pkgs=(clang-format clang-tidy curl openssl nodejs npm iproute2 util-linux sqlite3 redis-server
+  libhiredis-dev libpq-dev zlib1g-dev libgoogle-perftools-dev libgtest-dev libgmock-dev googletest libbenchmark-dev)
+# clang-14 + libclang-rt-14-dev: the ASan/UBSan build and libFuzzer (make sanitize, make fuzz).
+test_pkgs=(clang-format clang-tidy clang-14 libclang-rt-14-dev curl openssl nodejs npm iproute2 util-linux sqlite3 redis-server
   postgresql-15 tinyproxy dante-server squid)
 
 bench_pkgs=(nginx-light nodejs npm util-linux procps)

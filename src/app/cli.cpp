@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "admin/audited_config_store.hpp"
 #include "app/cli_internal.hpp"
 #include "app/server.hpp"
 #include "base/log.hpp"
@@ -28,7 +29,8 @@ Config Globals::config() const {
 }
 
 std::unique_ptr<store::ConfigStore> Globals::open_store() const {
-  return store::open_config_store(config());
+  return admin::audited_owning(
+      store::open_config_store(config()), [this] { return open_admin_store(); }, cli_actor());
 }
 
 std::unique_ptr<store::HealthStore> Globals::open_health_store() const {
@@ -201,6 +203,8 @@ int run_cli(int argc, char** argv) {
   cli::add_egress_commands(app, g);
   cli::add_usage_command(app, g);
   cli::add_records_command(app, g);
+  cli::add_admin_commands(app, g);
+  cli::add_master_key_commands(app, g);
 
   auto* migrate = app.add_subcommand(
       "migrate", "Apply the store's schema migrations (run once before upgrading nodes)");

@@ -3,22 +3,20 @@
 #include <openssl/crypto.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
 
+#include "admin/admin_fields.hpp"
 #include "app/cli_internal.hpp"
 
 namespace relay::app::cli {
 namespace {
 
-std::string trim(std::string_view s) {
-  const char* ws = " \t\r\n\f\v";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  return std::string(s.substr(b, s.find_last_not_of(ws) - b + 1));
-}
+using admin::absolute_readable;
+using admin::normalize_base_url;
+using admin::parse_models;
+using admin::trim;
 
 struct AddOpts {
   std::string name, base_url, key_env, key_file, models, ca_file;
@@ -50,37 +48,6 @@ std::string read_credential(const AddOpts& o) {
     throw std::runtime_error(o.key_env.empty() ? "API key file " + o.key_file + " is empty"
                                                : "environment variable " + o.key_env + " is empty");
   return cred;
-}
-
-std::string normalize_base_url(std::string url) {
-  url = trim(url);
-  const bool http = url.starts_with("http://") && url.size() > 7;
-  const bool https = url.starts_with("https://") && url.size() > 8;
-  if ((!http && !https) || url.find_first_of(" \t\"") != std::string::npos)
-    throw std::runtime_error(
-        "--base-url must be an http:// or https:// URL, e.g. "
-        "https://api.openai.com/v1");
-  while (url.ends_with('/')) url.pop_back();
-  return url;
-}
-
-// "" or "*" (what `account list` shows for it): every model.
-std::vector<std::string> parse_models(const std::string& list) {
-  std::vector<std::string> out;
-  if (trim(list) == "*") return out;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    std::size_t end = std::min(list.find(',', start), list.size());
-    if (std::string m = trim(std::string_view(list).substr(start, end - start)); !m.empty())
-      out.push_back(std::move(m));
-    start = end + 1;
-  }
-  return out;
-}
-
-std::string absolute_readable(const std::string& path) {
-  if (!std::ifstream(path)) throw std::runtime_error("cannot read CA file " + path);
-  return std::filesystem::absolute(path).lexically_normal().string();
 }
 
 int account_add(const Globals& g, const AddOpts& o) {

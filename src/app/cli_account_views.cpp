@@ -1,5 +1,5 @@
-// account list|events: the configured accounts beside what `serve` last reported about their
-// health (store::HealthStore). Credentials are never read here.
+// account list|show|events: the configured accounts beside what `serve` last reported about
+// their health (store::HealthStore). Of a credential only crypto::credential_hint is shown.
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <map>
 
 #include "app/cli_internal.hpp"
+#include "crypto/credential_hint.hpp"
 
 namespace relay::app::cli {
 namespace {
@@ -27,8 +28,27 @@ std::vector<std::string> health_cells(const store::AccountHealthRow* h) {
           h->cooling_until_unix_ms > 0 ? format_utc_time(h->cooling_until_unix_ms) : "-"};
 }
 
+// Account id -> its credential's hint; "?" for one that does not decrypt under this master key
+// (the snapshot leaves it out, with a warning).
+std::map<std::int64_t, std::string> credential_hints(store::ConfigStore& store) {
+  std::map<std::int64_t, std::string> out;
+  const store::SnapshotPtr snap = store.load_snapshot();  // held: the loop reads into it
+  for (const auto& a : snap->accounts) {
+    const std::string hint = crypto::credential_hint(a.credential);
+    out.emplace(a.id, hint.empty() ? "-" : hint);
+  }
+  return out;
+}
+
+std::string hint_of(const std::map<std::int64_t, std::string>& hints, std::int64_t id) {
+  const auto it = hints.find(id);
+  return it == hints.end() ? "?" : it->second;
+}
+
 int account_list(const Globals& g) {
-  auto accounts = g.open_store()->list_accounts();
+  auto store = g.open_store();
+  auto accounts = store->list_accounts();
+  const auto hints = credential_hints(*store);
   std::map<std::int64_t, store::AccountHealthRow> health;
   std::int64_t newest = 0;
   for (auto& h : g.open_health_store()->read_health()) {
@@ -40,6 +60,7 @@ int account_list(const Globals& g) {
     std::string models;
     for (const auto& m : a.models) models += (models.empty() ? "" : ",") + m;
     std::vector<std::string> row = {a.name,
+                                    hint_of(hints, a.id),
                                     a.base_url,
                                     models.empty() ? "*" : models,
                                     std::to_string(a.weight),
@@ -50,12 +71,34 @@ int account_list(const Globals& g) {
       row.push_back(std::move(cell));
     rows.push_back(std::move(row));
   }
-  print_table({"NAME", "BASE_URL", "MODELS", "WEIGHT", "MAXCONC", "ENABLED", "STATE", "SCORE",
-               "ERR%", "TTFB_MS", "CACHE_HIT%", "COOLING_UNTIL"},
+  print_table({"NAME", "KEY", "BASE_URL", "MODELS", "WEIGHT", "MAXCONC", "ENABLED", "STATE",
+               "SCORE", "ERR%", "TTFB_MS", "CACHE_HIT%", "COOLING_UNTIL"},
               rows);
   if (newest > 0 && newest < unix_now() * 1000 - kStaleMs)
     fmt::print(stderr, "note: health as of {} (serve has not updated it since; is it running?)\n",
                format_utc(newest / 1000));
+  return 0;
+}
+
+int account_show(const Globals& g, const std::string& name) {
+  auto store = g.open_store();
+  const auto accounts = store->list_accounts();
+  const auto a = std::find_if(accounts.begin(), accounts.end(),
+                              [&](const store::Account& x) { return x.name == name; });
+  if (a == accounts.end())
+    throw store::StoreError(store::StoreError::Kind::kNotFound, "account '" + name + "' not found");
+  std::string models;
+  for (const auto& m : a->models) models += (models.empty() ? "" : ",") + m;
+  fmt::print("name:            {}\n", a->name);
+  fmt::print("credential:      {}\n", hint_of(credential_hints(*store), a->id));
+  fmt::print("base_url:        {}\n", a->base_url);
+  fmt::print("models:          {}\n", models.empty() ? "*" : models);
+  fmt::print("weight:          {}\n", a->weight);
+  fmt::print("max_concurrency: {}\n",
+             a->max_concurrency > 0 ? std::to_string(a->max_concurrency) : "-");
+  fmt::print("enabled:         {}\n", a->enabled ? "yes" : "no");
+  if (!a->ca_file.empty()) fmt::print("ca_file:         {}\n", a->ca_file);
+  fmt::print("created:         {}\n", format_utc(a->created_at));
   return 0;
 }
 
@@ -80,8 +123,17 @@ int account_events(const Globals& g, const std::string& name, std::size_t limit)
 
 void add_account_views(CLI::App& account, Globals& g) {
   auto* list = account.add_subcommand(
-      "list", "List accounts with the health serve last reported (never their credentials)");
+      "list",
+      "List accounts with the health serve last reported (of credentials only the last 4 "
+      "characters)");
   list->callback([&g] { g.action = [&g] { return account_list(g); }; });
+
+  auto show_name = std::make_shared<std::string>();
+  auto* show = account.add_subcommand(
+      "show", "Show one account; of its credential only the last 4 characters");
+  show->add_option("NAME", *show_name, "Account name")->required();
+  show->callback(
+      [&g, show_name] { g.action = [&g, show_name] { return account_show(g, *show_name); }; });
 
   struct EventOpts {
     std::string name;

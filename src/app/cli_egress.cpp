@@ -5,11 +5,10 @@
 #include <openssl/crypto.h>
 
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <stdexcept>
 
+#include "admin/admin_fields.hpp"
 #include "app/cli_internal.hpp"
 #include "app/egress_verify.hpp"
 
@@ -28,10 +27,7 @@ struct VerifyOpts {
   std::string ca_file;
 };
 
-std::string absolute_readable(const std::string& path) {
-  if (!std::ifstream(path)) throw std::runtime_error("cannot read CA file " + path);
-  return std::filesystem::absolute(path).lexically_normal().string();
-}
+using admin::absolute_readable;
 
 int egress_add(const Globals& g, const AddOpts& o) {
   store::NewEgress e{o.name, o.url, o.account, o.region, ""};

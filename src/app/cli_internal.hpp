@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "store/admin_store.hpp"
 #include "store/config_store.hpp"
 #include "store/counter_snapshot_store.hpp"
 #include "store/health_store.hpp"
@@ -26,7 +27,9 @@ struct Globals {
 
   // defaults < TOML (--config) < CODEX_RELAY_* env < flags.
   Config config() const;
+  // Every change made through it is audited as cli_actor() (src/admin/audited_config_store.hpp).
   std::unique_ptr<store::ConfigStore> open_store() const;
+  std::unique_ptr<store::AdminStore> open_admin_store() const;  // cli_admin.cpp
   std::unique_ptr<store::HealthStore> open_health_store() const;
   std::unique_ptr<store::CounterSnapshotStore> open_counter_snapshot_store() const;
 };
@@ -41,6 +44,12 @@ void add_egress_commands(CLI::App& app, Globals& g);
 void add_usage_command(CLI::App& app, Globals& g);
 // records: the per-request metadata records as JSON lines (cli_records.cpp).
 void add_records_command(CLI::App& app, Globals& g);
+// admin-token add|list|revoke and audit (cli_admin.cpp).
+void add_admin_commands(CLI::App& app, Globals& g);
+// master-key rotate (cli_master_key.cpp).
+void add_master_key_commands(CLI::App& app, Globals& g);
+// "cli:<os user>": who the audit log says made a change from the command line.
+std::string cli_actor();
 
 // The six admission-limit flags (--rps … --monthly-tokens) of tenant add|set and key add|set,
 // all validated alike (cli_tenant.cpp).

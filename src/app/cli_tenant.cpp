@@ -2,39 +2,19 @@
 // add|set|show share (cli_internal.hpp).
 #include <fmt/core.h>
 
-#include <array>
 #include <chrono>
 #include <map>
 
+#include "admin/admin_fields.hpp"
 #include "app/cli_internal.hpp"
 #include "base/unix_time.hpp"
 
 namespace relay::app::cli {
 namespace {
 
-// One admission limit: its flag, its name in messages and `show`, and where it lives.
-struct LimitFlag {
-  const char* flag;
-  const char* label;
-  const char* help;
-  std::optional<std::int64_t> store::TenantLimitsUpdate::*update;
-  std::int64_t store::TenantLimits::*limit;
-};
-
-using U = store::TenantLimitsUpdate;
-using L = store::TenantLimits;
-constexpr std::array<LimitFlag, 6> kLimitFlags = {{
-    {"--rps", "rps", "Requests per second (0: no limit)", &U::rps, &L::rps},
-    {"--rpm", "rpm", "Requests per minute (0: no limit)", &U::rpm, &L::rpm},
-    {"--concurrency", "concurrency", "Requests in flight at once (0: no limit)", &U::concurrency,
-     &L::concurrency},
-    {"--daily-requests", "daily requests", "Requests per UTC day (0: no limit)", &U::daily_requests,
-     &L::daily_requests},
-    {"--daily-tokens", "daily tokens", "Tokens (input + output) per UTC day (0: no limit)",
-     &U::daily_tokens, &L::daily_tokens},
-    {"--monthly-tokens", "monthly tokens", "Tokens (input + output) per UTC month (0: no limit)",
-     &U::monthly_tokens, &L::monthly_tokens},
-}};
+// The six limits, shared with the admin API (admin/admin_fields.hpp).
+using admin::kLimitFields;
+using LimitFlag = admin::LimitField;
 
 std::string limit_text(std::int64_t v) {
   return v > 0 ? std::to_string(v) : "-";
@@ -58,12 +38,12 @@ int tenant_show(const Globals& g, const std::string& name) {
 
 }  // namespace
 
-static_assert(LimitOpts::kCount == kLimitFlags.size());
+static_assert(LimitOpts::kCount == kLimitFields.size());
 
 store::TenantLimitsUpdate LimitOpts::update() const {
   store::TenantLimitsUpdate u;
-  for (std::size_t i = 0; i < kLimitFlags.size(); ++i)
-    if (opts[i]->count() > 0) u.*kLimitFlags[i].update = values[i];
+  for (std::size_t i = 0; i < kLimitFields.size(); ++i)
+    if (opts[i]->count() > 0) u.*kLimitFields[i].update = values[i];
   return u;
 }
 
@@ -77,14 +57,14 @@ store::TenantLimitsUpdate LimitOpts::required_update(const std::string& command)
 }
 
 void add_limit_flags(CLI::App* cmd, LimitOpts& o) {
-  for (std::size_t i = 0; i < kLimitFlags.size(); ++i)
-    o.opts[i] = cmd->add_option(kLimitFlags[i].flag, o.values[i], kLimitFlags[i].help)
+  for (std::size_t i = 0; i < kLimitFields.size(); ++i)
+    o.opts[i] = cmd->add_option(kLimitFields[i].flag, o.values[i], kLimitFields[i].help)
                     ->check(CLI::NonNegativeNumber);
 }
 
 std::string describe_limits(const store::TenantLimitsUpdate& u) {
   std::string out;
-  for (const LimitFlag& f : kLimitFlags)
+  for (const LimitFlag& f : kLimitFields)
     if (const auto& v = u.*f.update) {
       if (!out.empty()) out += ", ";
       out += fmt::format("{} {}", f.label, *v > 0 ? std::to_string(*v) : "no limit");
@@ -94,7 +74,7 @@ std::string describe_limits(const store::TenantLimitsUpdate& u) {
 
 std::string compact_limits(const store::TenantLimits& l) {
   std::string out;
-  for (const LimitFlag& f : kLimitFlags)
+  for (const LimitFlag& f : kLimitFields)
     if (l.*f.limit > 0) {
       if (!out.empty()) out += ',';
       out += fmt::format("{}={}", std::string_view(f.flag).substr(2), l.*f.limit);  // no "--"
@@ -118,7 +98,7 @@ void print_limits_and_usage(const Globals& g, const std::string& scope,
   };
 
   fmt::print("limits ('-': no limit)\n");
-  for (const LimitFlag& f : kLimitFlags)
+  for (const LimitFlag& f : kLimitFields)
     fmt::print("  {:<16}{}\n", f.label, limit_text(l.*f.limit));
   fmt::print("usage, used / limit (UTC)\n");
   const std::vector<std::pair<std::string, std::string>> lines = {

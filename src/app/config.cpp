@@ -57,6 +57,14 @@ constexpr std::array kFields = {
     RELAY_FIELD(server, header_timeout_ms),
     RELAY_FIELD(server, body_timeout_ms),
     RELAY_FIELD(server, keepalive_timeout_ms),
+    RELAY_BOUNDED(server, min_send_rate, 0, 1ll << 30),
+    RELAY_BOUNDED(server, send_rate_grace_ms, 1, kDayMs),
+    RELAY_BOUNDED(server, max_connections, 1, 10'000'000),
+    RELAY_BOUNDED(server, max_connections_per_ip, 1, 10'000'000),
+    RELAY_BOUNDED(server, invalid_key_burst, 0, 1'000'000),
+    RELAY_BOUNDED(server, invalid_key_per_minute, 0, 1'000'000),
+    RELAY_FIELD(server, tls_cert_file),
+    RELAY_FIELD(server, tls_key_file),
     RELAY_FIELD(server, region),
     RELAY_FIELD(server, node),
     RELAY_FIELD(upstream, connect_timeout_ms),
@@ -77,6 +85,7 @@ constexpr std::array kFields = {
     RELAY_FIELD(redis, key_prefix),
     RELAY_BOUNDED(limits, lease_ttl_ms, 1000, kDayMs),
     RELAY_FIELD(admin, listen),
+    RELAY_BOUNDED(admin, max_body_bytes, 1024, 64 << 20),
     RELAY_BOUNDED(egress, probe_interval_ms, 0, kDayMs),
     RELAY_BOUNDED(egress, probe_timeout_ms, 10, 600'000),
     RELAY_BOUNDED(egress, down_retry_ms, 100, kDayMs),
@@ -311,11 +320,18 @@ void apply_env_value(Config& cfg, const Field& f, const std::string& var, std::s
       f.ref(cfg));
 }
 
+std::runtime_error parse_failure(const std::string& path, const toml::parse_error& e) {
+  const auto& pos = e.source().begin;
+  return std::runtime_error(
+      fmt::format("config file {}:{}:{}: {}", path, pos.line, pos.column, e.description()));
+}
+
+Config config_from_table(const toml::table& root, const std::string& path);
+
 }  // namespace
 
 Config load_config(const std::string& path_or_empty) {
-  Config cfg;
-  if (path_or_empty.empty()) return cfg;
+  if (path_or_empty.empty()) return {};
   const std::string& path = path_or_empty;
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
@@ -325,11 +341,25 @@ Config load_config(const std::string& path_or_empty) {
   try {
     root = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
-    const auto& pos = e.source().begin;
-    throw std::runtime_error(
-        fmt::format("config file {}:{}:{}: {}", path, pos.line, pos.column, e.description()));
+    throw parse_failure(path, e);
   }
+  return config_from_table(root, path);
+}
 
+Config parse_config_text(std::string_view text, const std::string& origin) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    throw parse_failure(origin, e);
+  }
+  return config_from_table(root, origin);
+}
+
+namespace {
+
+Config config_from_table(const toml::table& root, const std::string& path) {
+  Config cfg;
   for (const auto& [section_key, section_node] : root) {
     const std::string_view section = section_key.str();
     if (!is_section(section))
@@ -351,6 +381,8 @@ Config load_config(const std::string& path_or_empty) {
   check_cooldowns(cfg, "config file " + path);
   return cfg;
 }
+
+}  // namespace
 
 void apply_env_overrides(Config& cfg) {
   for (const Field& f : kFields) {

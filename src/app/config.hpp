@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "pool/pool_config.hpp"
 
@@ -17,6 +18,21 @@ struct ServerConfig {
   std::int64_t header_timeout_ms = 10'000;                // headers not complete -> 408
   std::int64_t body_timeout_ms = 60'000;                  // body not complete -> 408
   std::int64_t keepalive_timeout_ms = 60'000;             // idle keep-alive connection closed
+  // A client must read at least min_send_rate bytes/s of the time the relay waits on it, once
+  // that wait passes send_rate_grace_ms over one response (slow readers hold upstream streams).
+  std::int64_t min_send_rate = 1024;  // 0: no minimum
+  std::int64_t send_rate_grace_ms = 10'000;
+  // Open client connections: total, and per client address. Each can hold an upstream socket
+  // too, so the total stays under half the 20,000 open-files limit (docs/configuration.md).
+  std::int64_t max_connections = 9000;
+  std::int64_t max_connections_per_ip = 256;
+  // Invalid or missing relay keys per client address (IPv6: per /64) before 401 turns into 429:
+  // a burst, then so many a minute (docs/limits.md). Valid keys are always served. 0: no limit.
+  std::int64_t invalid_key_burst = 20;
+  std::int64_t invalid_key_per_minute = 10;
+  // PEM chain and private key; when set the listener speaks only TLS. Reloaded on SIGHUP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   std::string region;  // this node's region: its accounts' egresses there are preferred
   std::string node;    // this node's name in records and metrics; empty: the host name
 };
@@ -60,7 +76,8 @@ struct EgressConfig {
 };
 
 struct AdminConfig {
-  std::string listen = "127.0.0.1:9464";  // GET /metrics; empty: no admin listener
+  std::string listen = "127.0.0.1:9464";  // GET /metrics and /admin/v1/*; empty: none
+  std::int64_t max_body_bytes = 1 << 20;  // an admin API request body; larger: 413
 };
 
 struct LimitsConfig {
@@ -102,6 +119,8 @@ struct Config {
 
 // Throws std::runtime_error with a message naming the file, key and problem.
 Config load_config(const std::string& path_or_empty);
+// The same for TOML text; `origin` stands for the file name in error messages (fuzz target).
+Config parse_config_text(std::string_view text, const std::string& origin);
 // Applies CODEX_RELAY_* variables; unknown CODEX_RELAY_ names are ignored (listed in docs).
 void apply_env_overrides(Config& cfg);
 

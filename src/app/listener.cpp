@@ -11,10 +11,28 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "app/connection_limiter.hpp"
+#include "app/tls_context.hpp"
+
 namespace relay::app {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+
+namespace {
+
+// Holds the connection's slot for as long as the session runs.
+asio::awaitable<void> serve(tcp::socket sock, std::shared_ptr<asio::ssl::context> tls,
+                            ConnectionLimiter::Slot slot, http::RequestHandler& handler,
+                            const http::SessionLimits& limits, ConnectionLimiter* refusing) {
+  std::optional<ErrorCode> refuse;
+  if (refusing != nullptr) refuse = ErrorCode::kTooManyConnections;
+  co_await http::run_session(std::move(sock), std::move(tls), handler, limits, refuse);
+  slot.release();
+  if (refusing != nullptr) refusing->end_refusal_answer();
+}
+
+}  // namespace
 
 Endpoint parse_endpoint(const std::string& text) {
   auto colon = text.rfind(':');
@@ -34,8 +52,8 @@ Endpoint parse_endpoint(const std::string& text) {
 }
 
 Listener::Listener(asio::io_context& io, const Endpoint& where, http::RequestHandler& handler,
-                   const http::SessionLimits& limits)
-    : io_(io), acceptor_(io), handler_(handler), limits_(limits) {
+                   const http::SessionLimits& limits, ListenerGuards guards)
+    : io_(io), acceptor_(io), handler_(handler), limits_(limits), guards_(guards) {
   tcp::endpoint ep(asio::ip::make_address(where.host), where.port);
   acceptor_.open(ep.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
@@ -64,8 +82,26 @@ void Listener::start() {
           }
           boost::system::error_code ignored;
           sock.set_option(tcp::no_delay(true), ignored);
-          asio::co_spawn(io_, http::run_session(std::move(sock), handler_, limits_),
-                         asio::detached);
+          ConnectionLimiter::Slot slot;
+          ConnectionLimiter* refusing = nullptr;  // set: answer 503 and close
+          if (guards_.limiter != nullptr) {
+            auto peer = sock.remote_endpoint(ec);
+            if (ec) continue;  // already gone
+            auto verdict = ConnectionLimiter::Verdict::kAdmitted;
+            slot = guards_.limiter->acquire(peer.address(), verdict);
+            if (verdict != ConnectionLimiter::Verdict::kAdmitted) {
+              if (!guards_.limiter->begin_refusal_answer()) {
+                sock.close(ignored);
+                continue;
+              }
+              refusing = guards_.limiter;
+            }
+          }
+          auto tls = guards_.tls != nullptr ? guards_.tls->current() : nullptr;
+          asio::co_spawn(
+              io_,
+              serve(std::move(sock), std::move(tls), std::move(slot), handler_, limits_, refusing),
+              asio::detached);
         }
       },
       asio::detached);

@@ -9,6 +9,15 @@
 
 namespace relay::app {
 
+class ConnectionLimiter;
+class TlsContextStore;
+
+// What the client listener adds to the admin one: TLS and connection limits (null: none).
+struct ListenerGuards {
+  TlsContextStore* tls = nullptr;
+  ConnectionLimiter* limiter = nullptr;
+};
+
 struct Endpoint {
   std::string host;
   unsigned short port = 0;
@@ -20,7 +29,7 @@ Endpoint parse_endpoint(const std::string& text);
 class Listener {
  public:
   Listener(boost::asio::io_context& io, const Endpoint& where, http::RequestHandler& handler,
-           const http::SessionLimits& limits);
+           const http::SessionLimits& limits, ListenerGuards guards = {});
   unsigned short port() const { return port_; }
   void start();
   void stop();  // closes the acceptor; open connections finish their requests
@@ -30,6 +39,7 @@ class Listener {
   boost::asio::ip::tcp::acceptor acceptor_;
   http::RequestHandler& handler_;
   const http::SessionLimits& limits_;
+  ListenerGuards guards_;
   unsigned short port_ = 0;
 };
 

@@ -4,8 +4,10 @@
 #include <span>
 
 #include "app/admin.hpp"
+#include "app/connection_limiter.hpp"
 #include "app/pool_metrics.hpp"
 #include "app/shared_health.hpp"
+#include "http/session.hpp"
 #include "records/stream_consumer.hpp"
 
 namespace relay::app {
@@ -84,6 +86,29 @@ std::string render_metrics(const MetricSources& m) {
          "Shared-health exchanges that could not reach Redis.", h->failures()},
     };
     append_metrics(out, health);
+  }
+  if (m.connections && m.sessions) {
+    const auto& s = *m.sessions;
+    const Metric listener[] = {
+        {"codex_relay_connections_open", "gauge", "Client connections open on the API listener.",
+         m.connections->open()},
+        {"codex_relay_connections_refused_total", "counter",
+         "Client connections refused because server.max_connections were open.",
+         m.connections->refused_total()},
+        {"codex_relay_connections_refused_address_total", "counter",
+         "Client connections refused because their address had server.max_connections_per_ip open.",
+         m.connections->refused_address()},
+        {"codex_relay_tls_handshake_failures_total", "counter",
+         "TLS handshakes on the API listener that failed or timed out.",
+         s.tls_handshake_failures.load()},
+        {"codex_relay_bad_request_heads_total", "counter",
+         "Request heads refused with 400: malformed or ambiguous framing (smuggling shapes).",
+         s.bad_request_heads.load()},
+        {"codex_relay_slow_clients_total", "counter",
+         "Responses cut because the client read slower than server.min_send_rate.",
+         s.slow_clients.load()},
+    };
+    append_metrics(out, listener);
   }
   m.requests.render(out);
   render_pool_metrics(out, m.accounts, m.egresses, std::chrono::steady_clock::now());

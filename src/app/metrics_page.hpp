@@ -15,10 +15,14 @@
 namespace relay::records {
 class StreamConsumer;
 }
+namespace relay::http {
+struct SessionCounters;
+}
 
 namespace relay::app {
 
 class SharedHealth;
+class ConnectionLimiter;
 
 struct MetricSources {
   const PipelineStats& stats;
@@ -31,6 +35,8 @@ struct MetricSources {
   const WebhookSender* webhook;                              // null: no [alerts] webhook_url
   const SharedHealth* shared_health = nullptr;               // null: no [redis]
   const records::StreamConsumer* stream_consumer = nullptr;  // null: not cluster + redis
+  const ConnectionLimiter* connections = nullptr;
+  const http::SessionCounters* sessions = nullptr;
 };
 
 std::string render_metrics(const MetricSources& m);

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "app/admin.hpp"
+#include "app/connection_limiter.hpp"
 #include "app/counter_backend.hpp"
 #include "app/counter_persister.hpp"
 #include "app/egress_prober.hpp"
@@ -25,8 +27,10 @@
 #include "app/record_journal.hpp"
 #include "app/shared_health.hpp"
 #include "app/snapshot_poller.hpp"
+#include "app/tls_context.hpp"
 #include "app/webhook_sender.hpp"
 #include "base/unix_time.hpp"
+#include "limits/auth_failure_limiter.hpp"
 #include "metrics/request_metrics.hpp"
 #include "pool/account_pool.hpp"
 #include "records/retention.hpp"
@@ -78,6 +82,24 @@ void print_first_run_help(const store::Snapshot& snap, const std::string& listen
             << "   # config.toml block for Codex\n"
             << "Changes are picked up within a second; no restart needed.\n\n"
             << std::flush;
+}
+
+// Client connections and their upstream sockets need file descriptors: raise the soft limit to
+// the hard one, and say so when max_connections cannot fit (each may hold an upstream socket).
+void raise_open_files_limit(std::size_t max_connections) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  constexpr std::size_t kReserve = 1000;  // stores, logs, curl's connection cache, admin
+  if (lim.rlim_cur != RLIM_INFINITY && 2 * max_connections + kReserve > lim.rlim_cur)
+    spdlog::warn(
+        "server.max_connections {} may exceed the open-files limit {} (each connection can hold "
+        "an upstream socket too); lower it or raise the limit",
+        max_connections, static_cast<std::uint64_t>(lim.rlim_cur));
 }
 
 }  // namespace
@@ -168,6 +190,10 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   PipelineSinks sinks;
   sinks.records = &records;
   sinks.alerts = &alerts;
+  // Invalid keys per client address (docs/limits.md#invalid-keys-per-address).
+  limits::AuthFailureLimiter auth_failures(
+      {cfg.server.invalid_key_burst, cfg.server.invalid_key_per_minute});
+  if (auth_failures.enabled()) sinks.auth_failures = &auth_failures;
 
   int n = cfg.server.threads > 0
               ? cfg.server.threads
@@ -180,6 +206,27 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   limits.body_timeout = std::chrono::milliseconds(cfg.server.body_timeout_ms);
   limits.keepalive_timeout = std::chrono::milliseconds(cfg.server.keepalive_timeout_ms);
   limits.send_timeout = std::chrono::milliseconds(cfg.server.body_timeout_ms);
+  limits.min_send_rate = static_cast<std::size_t>(cfg.server.min_send_rate);
+  limits.send_rate_grace = std::chrono::milliseconds(cfg.server.send_rate_grace_ms);
+  http::SessionCounters session_counters;
+  limits.counters = &session_counters;
+  raise_open_files_limit(static_cast<std::size_t>(cfg.server.max_connections));
+  ConnectionLimiter connection_limiter(static_cast<std::size_t>(cfg.server.max_connections),
+                                       static_cast<std::size_t>(cfg.server.max_connections_per_ip));
+  std::unique_ptr<TlsContextStore> tls;
+  if (cfg.server.tls_cert_file.empty() != cfg.server.tls_key_file.empty()) {
+    spdlog::error("server.tls_cert_file and server.tls_key_file must be set together");
+    return 1;
+  }
+  if (!cfg.server.tls_cert_file.empty()) {
+    try {
+      tls = std::make_unique<TlsContextStore>(cfg.server.tls_cert_file, cfg.server.tls_key_file);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    }
+  }
+  const ListenerGuards guards{tls.get(), &connection_limiter};
 
   std::vector<std::unique_ptr<IoThread>> threads;
   Endpoint where = parse_endpoint(cfg.server.listen);
@@ -187,7 +234,7 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     for (int i = 0; i < n; ++i) {
       auto t =
           std::make_unique<IoThread>(cfg, snapshots, pool, egresses, counters, i, stats, sinks);
-      t->listener = std::make_unique<Listener>(t->io, where, t->pipeline, limits);
+      t->listener = std::make_unique<Listener>(t->io, where, t->pipeline, limits, guards);
       where.port = t->listener->port();  // port 0: the others share the first one's port
       threads.push_back(std::move(t));
     }
@@ -195,7 +242,8 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     spdlog::error("cannot listen on {}: {}", cfg.server.listen, e.what());
     return 1;
   }
-  // The admin listener shares the first io thread: a scrape is rare and cheap.
+  // The admin listener has a thread of its own: the admin API's store calls block. /metrics is
+  // still rendered on the first io thread (admin.hpp, on_io_thread).
   const MetricSources sources{stats,
                               counters,
                               *journal,
@@ -205,13 +253,20 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
                               alerts,
                               webhook ? &*webhook : nullptr,
                               shared_health ? &*shared_health : nullptr,
-                              stream_consumer ? &*stream_consumer : nullptr};
-  AdminHandler admin([&sources] { return render_metrics(sources); });
+                              stream_consumer ? &*stream_consumer : nullptr,
+                              &connection_limiter,
+                              &session_counters};
+  asio::io_context admin_io(1);
+  std::thread admin_thread;
+  AdminHandler admin(
+      on_io_thread(threads.front()->io, [&sources] { return render_metrics(sources); }), &cfg);
+  http::SessionLimits admin_limits = limits;
+  admin_limits.max_body_bytes = static_cast<std::size_t>(cfg.admin.max_body_bytes);
   std::unique_ptr<Listener> admin_listener;
   if (!cfg.admin.listen.empty()) {
     try {
-      admin_listener = std::make_unique<Listener>(threads.front()->io,
-                                                  parse_endpoint(cfg.admin.listen), admin, limits);
+      admin_listener = std::make_unique<Listener>(admin_io, parse_endpoint(cfg.admin.listen), admin,
+                                                  admin_limits);
     } catch (const std::exception& e) {
       spdlog::error("cannot listen on admin address {}: {}", cfg.admin.listen, e.what());
       return 1;
@@ -227,8 +282,9 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     std::cout << "codex-relay admin listening on http://" << parse_endpoint(cfg.admin.listen).host
               << ":" << admin_listener->port() << std::endl;
     admin_listener->start();
+    admin_thread = std::thread([&admin_io] { admin_io.run(); });
   }
-  std::cout << "codex-relay listening on http://" << bound << std::endl;
+  std::cout << "codex-relay listening on " << (tls ? "https://" : "http://") << bound << std::endl;
 
   poller.start();
   bool stopping = false;
@@ -249,11 +305,25 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   // A second signal ends the drain at once.
   asio::io_context main_io(1);
   asio::signal_set signals(main_io, SIGINT, SIGTERM);
+  // SIGHUP: new connections get the reloaded certificate, open ones keep theirs.
+  asio::signal_set hangups(main_io, SIGHUP);
+  std::function<void()> await_hangup = [&] {
+    hangups.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      if (tls)
+        tls->reload();
+      else
+        spdlog::info("SIGHUP: no TLS certificate to reload");
+      await_hangup();
+    });
+  };
+  await_hangup();
   asio::steady_timer drain_timer(main_io);
   auto drain_end = std::chrono::steady_clock::time_point::max();
   std::function<void()> check_drain = [&] {
     if (stats.active.load() == 0 || std::chrono::steady_clock::now() >= drain_end) {
       signals.cancel();  // the loop runs out of work and returns
+      hangups.cancel();
       return;
     }
     drain_timer.expires_after(std::chrono::milliseconds(100));
@@ -265,7 +335,7 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     if (ec) return;
     spdlog::info("signal {}: draining {} in-flight requests", sig, stats.active.load());
     for (auto& t : threads) asio::post(t->io, [l = t->listener.get()] { l->stop(); });
-    if (admin_listener) asio::post(threads.front()->io, [l = admin_listener.get()] { l->stop(); });
+    if (admin_listener) asio::post(admin_io, [l = admin_listener.get()] { l->stop(); });
     asio::post(threads.front()->io, [&stopping] { stopping = true; });
     drain_end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     signals.async_wait([&](boost::system::error_code ec2, int sig2) {
@@ -276,6 +346,8 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
     check_drain();
   });
   main_io.run();
+  admin_io.stop();  // before the io threads: a scrape may be waiting on the first one
+  if (admin_thread.joinable()) admin_thread.join();
   for (auto& t : threads) t->io.stop();
   for (auto& t : threads) t->thread.join();
   poller.stop();

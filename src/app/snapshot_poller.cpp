@@ -42,15 +42,18 @@ void SnapshotPoller::run() {
     last_check = now;
     try {
       auto token = store_->change_token();
+      // A failing streak ends only when a reload works: a store that answers but cannot be
+      // loaded (e.g. re-sealed under a new master key) must not log once per poll either.
+      if (token != token_) {
+        auto snap = store_->load_snapshot();
+        token_ = token;
+        target_.set(snap);
+        if (on_snapshot) on_snapshot(*snap);
+        spdlog::info("config reloaded: {} keys, {} accounts", target_.get()->keys_by_hash.size(),
+                     target_.get()->accounts.size());
+      }
       if (failing) spdlog::info("config store reachable again");
       failing = false;
-      if (token == token_) continue;
-      auto snap = store_->load_snapshot();
-      token_ = token;
-      target_.set(snap);
-      if (on_snapshot) on_snapshot(*snap);
-      spdlog::info("config reloaded: {} keys, {} accounts", target_.get()->keys_by_hash.size(),
-                   target_.get()->accounts.size());
     } catch (const std::exception& e) {
       // Keep serving the last good snapshot; the next poll tries again. Once per outage: a
       // database down for an hour must not write 14,400 lines.

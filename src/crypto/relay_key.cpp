@@ -3,7 +3,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <zlib.h>
 
+#include <algorithm>
+#include <array>
+#include <cstdint>
 #include <stdexcept>
 #include <vector>
 
@@ -11,6 +15,10 @@ namespace relay::crypto {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
+constexpr std::string_view kBase62 =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+constexpr std::string_view kBase64Url =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 std::string to_hex(const unsigned char* p, std::size_t n) {
   std::string out;
@@ -26,27 +34,70 @@ void random_bytes(unsigned char* p, std::size_t n) {
   if (RAND_bytes(p, static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
 }
 
+// Big-endian bytes as exactly `width` base62 digits (most significant first), by repeated
+// division of the byte string. Fixed width keeps every token the same length.
+std::string base62_fixed(std::vector<unsigned char> num, std::size_t width) {
+  std::string out(width, kBase62[0]);
+  for (std::size_t pos = width; pos-- > 0;) {
+    unsigned rem = 0;
+    for (unsigned char& byte : num) {
+      const unsigned cur = (rem << 8) | byte;
+      byte = static_cast<unsigned char>(cur / 62);
+      rem = cur % 62;
+    }
+    out[pos] = kBase62[rem];
+  }
+  return out;
+}
+
+std::uint32_t crc32_of(std::string_view s) {
+  return static_cast<std::uint32_t>(
+      ::crc32(0L, reinterpret_cast<const Bytef*>(s.data()), static_cast<uInt>(s.size())));
+}
+
+std::string checksum_digits(std::string_view covered) {
+  const std::uint32_t crc = crc32_of(covered);
+  return base62_fixed({static_cast<unsigned char>(crc >> 24), static_cast<unsigned char>(crc >> 16),
+                       static_cast<unsigned char>(crc >> 8), static_cast<unsigned char>(crc)},
+                      kTokenChecksumChars);
+}
+
+bool all_in(std::string_view s, std::string_view alphabet) {
+  return std::all_of(s.begin(), s.end(),
+                     [&](char c) { return alphabet.find(c) != std::string_view::npos; });
+}
+
 }  // namespace
 
+std::string generate_token(std::string_view prefix) {
+  std::vector<unsigned char> raw(32);
+  random_bytes(raw.data(), raw.size());
+  std::string token(prefix);
+  token += base62_fixed(raw, kTokenRandomChars);  // divides a copy down to zero
+  OPENSSL_cleanse(raw.data(), raw.size());
+  token += checksum_digits(token);
+  return token;
+}
+
+bool token_well_formed(std::string_view token, std::string_view prefix) {
+  if (token.size() != prefix.size() + kTokenBodyChars || !token.starts_with(prefix)) return false;
+  if (!all_in(token.substr(prefix.size()), kBase62)) return false;
+  const std::size_t covered = token.size() - kTokenChecksumChars;
+  return checksum_digits(token.substr(0, covered)) == token.substr(covered);
+}
+
 std::string generate_relay_key() {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  unsigned char raw[32];
-  random_bytes(raw, sizeof raw);
-  std::string key(kRelayKeyPrefix);
-  unsigned buf = 0;
-  int bits = 0;
-  for (unsigned char b : raw) {
-    buf = (buf << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      key.push_back(kAlphabet[(buf >> bits) & 63]);
-    }
-  }
-  if (bits > 0) key.push_back(kAlphabet[(buf << (6 - bits)) & 63]);
-  OPENSSL_cleanse(raw, sizeof raw);
-  return key;
+  return generate_token(kRelayKeyPrefix);
+}
+
+RelayKeyShape relay_key_shape(std::string_view key) {
+  if (!key.starts_with(kRelayKeyPrefix)) return RelayKeyShape::kOther;
+  if (key.size() == kRelayKeyPrefix.size() + kTokenBodyChars)
+    return token_well_formed(key, kRelayKeyPrefix) ? RelayKeyShape::kChecksummed
+                                                   : RelayKeyShape::kBadChecksum;
+  if (key.size() == kLegacyRelayKeySize && all_in(key.substr(kRelayKeyPrefix.size()), kBase64Url))
+    return RelayKeyShape::kLegacy;
+  return RelayKeyShape::kOther;
 }
 
 std::string sha256_hex(std::string_view data) {

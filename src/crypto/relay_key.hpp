@@ -1,5 +1,6 @@
 #pragma once
-// Relay keys: the bearer tokens tenants present. Only their SHA-256 is stored.
+// Relay keys (and other bearer tokens): prefix + random part + checksum. Only their SHA-256 is
+// stored.
 #include <string>
 #include <string_view>
 
@@ -7,8 +8,34 @@ namespace relay::crypto {
 
 inline constexpr std::string_view kRelayKeyPrefix = "crk_";
 
-// "crk_" + base64url (no padding) of 32 random bytes: 47 characters.
+// Characters after the prefix: 43 base62 digits of 32 random bytes (fixed width) + 6 base62
+// digits of the CRC32 of everything before them. Like GitHub's tokens: the prefix lets secret
+// scanners name the kind of a leaked token and the checksum lets them (and the relay) reject
+// look-alikes without any lookup.
+inline constexpr std::size_t kTokenRandomChars = 43;
+inline constexpr std::size_t kTokenChecksumChars = 6;
+inline constexpr std::size_t kTokenBodyChars = kTokenRandomChars + kTokenChecksumChars;
+
+// Before checksummed keys: "crk_" + base64url (no padding) of 32 random bytes, 47 characters.
+inline constexpr std::size_t kLegacyRelayKeySize = 47;
+
+// prefix + 49 base62 characters (see above).
+std::string generate_token(std::string_view prefix);
+
+// True when `token` is prefix + 49 base62 characters whose last 6 are the checksum of the rest.
+bool token_well_formed(std::string_view token, std::string_view prefix);
+
+// generate_token("crk_"): 53 characters.
 std::string generate_relay_key();
+
+enum class RelayKeyShape {
+  kChecksummed,  // a current key whose checksum holds: worth a lookup
+  kBadChecksum,  // a current-length "crk_" key whose checksum fails: a typo or a forgery
+  kLegacy,       // a 47-character key issued before checksums: looked up by hash as before
+  kOther,        // anything else; no key the relay issued looks like this
+};
+// Classifies a presented key without touching the store.
+RelayKeyShape relay_key_shape(std::string_view key);
 
 // Lowercase hex SHA-256.
 std::string sha256_hex(std::string_view data);

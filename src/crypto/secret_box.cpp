@@ -1,5 +1,7 @@
 #include "crypto/secret_box.hpp"
 
+#include "crypto/master_key_file.hpp"
+
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -91,27 +93,6 @@ void create_key_file(const std::string& path) {
   if (rc != 0 && link_errno != EEXIST)
     throw std::runtime_error("cannot create master key file " + path + ": " +
                              std::strerror(link_errno));
-}
-
-std::string read_key_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot open master key file " + path + ": " + errno_text());
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw std::runtime_error("master key file " + path + " is not a regular file");
-  }
-  if (st.st_mode & 077) {
-    ::close(fd);
-    throw std::runtime_error("master key file " + path +
-                             " is readable by group or others; run: chmod 600 " + path);
-  }
-  std::string text(256, '\0');
-  ssize_t n = ::read(fd, text.data(), text.size());
-  ::close(fd);
-  if (n < 0) throw std::runtime_error("cannot read master key file " + path + ": " + errno_text());
-  text.resize(static_cast<std::size_t>(n));
-  return text;
 }
 
 }  // namespace
@@ -228,15 +209,7 @@ SecretBox load_master_key(const std::string& data_dir, const std::string& key_fi
       throw std::runtime_error("cannot access master key file " + path + ": " + errno_text());
     create_key_file(path);
   }
-  std::string text = read_key_file(path);
-  auto key = parse_key_text(text);
-  OPENSSL_cleanse(text.data(), text.size());
-  if (!key)
-    throw std::runtime_error("master key file " + path +
-                             " must hold 64 hex characters or the base64 of 32 bytes");
-  SecretBox box(*key);
-  OPENSSL_cleanse(key->data(), key->size());
-  return box;
+  return read_master_key_file(path);
 }
 
 }  // namespace relay::crypto

@@ -1,9 +1,11 @@
 #include "http/connection_writer.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
@@ -16,17 +18,56 @@ namespace asio = boost::asio;
 struct ConnectionWriter::Watch {
   std::function<void()> on_gone;
   bool active = true;
+  bool tls = false;
+  std::unique_ptr<asio::steady_timer> recheck;  // TLS: pending bytes may be a close_notify
 };
+
+namespace {
+
+// The peer sent FIN (or the socket failed), even if unread bytes are still queued before it.
+bool peer_hung_up(int fd) {
+  pollfd p{fd, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+}  // namespace
 
 asio::awaitable<bool> ConnectionWriter::write(asio::const_buffer a, asio::const_buffer b,
                                               asio::const_buffer c) {
   if (!ok_) co_return false;
+  if (too_slow()) {
+    // The client reads so slowly that it would hold the upstream stream open indefinitely.
+    if (limits_.counters != nullptr)
+      limits_.counters->slow_clients.fetch_add(1, std::memory_order_relaxed);
+    abort();
+    co_return false;
+  }
   std::array<asio::const_buffer, 3> bufs{a, b, c};
-  deadline_.arm(send_timeout_);
+  deadline_.arm(limits_.send_timeout);
+  auto started = std::chrono::steady_clock::now();
   auto [ec, n] = co_await asio::async_write(stream_, bufs, asio::as_tuple(asio::use_awaitable));
   deadline_.disarm();
-  if (ec) ok_ = false;
+  if (ec)
+    ok_ = false;
+  else
+    note_write(n, std::chrono::steady_clock::now() - started);
   co_return ok_;
+}
+
+// The socket buffers absorb the start of any response at once, which says nothing about the
+// client; the rate counts from the first write that had to wait for the client to read.
+void ConnectionWriter::note_write(std::size_t bytes, std::chrono::steady_clock::duration took) {
+  constexpr auto kBlocked = std::chrono::milliseconds(10);
+  if (waited_ == std::chrono::steady_clock::duration::zero() && took < kBlocked) return;
+  waited_ += took;
+  written_ += bytes;
+}
+
+// Judged before a write, so the burst a blocked write's completion lets through counts too.
+bool ConnectionWriter::too_slow() const {
+  if (limits_.min_send_rate == 0 || waited_ <= limits_.send_rate_grace) return false;
+  double seconds = std::chrono::duration<double>(waited_).count();
+  return static_cast<double>(written_) < static_cast<double>(limits_.min_send_rate) * seconds;
 }
 
 asio::awaitable<bool> ConnectionWriter::send_head(const ResponseHead& head) {
@@ -77,28 +118,41 @@ void ConnectionWriter::abort() {
   stop_watching();
   ok_ = false;
   boost::system::error_code ignored;
-  stream_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  stream_.close(ignored);
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
 }
 
 void ConnectionWriter::watch_disconnect(std::function<void()> on_gone) {
   stop_watching();
   watch_ = std::make_shared<Watch>();
   watch_->on_gone = std::move(on_gone);
+  watch_->tls = stream_.is_tls();
   arm(watch_);
 }
 
 void ConnectionWriter::stop_watching() {
   if (!watch_) return;
   watch_->active = false;
+  if (watch_->recheck) watch_->recheck->cancel();
   watch_.reset();
   // Only the watch waits on the socket here; writes are awaited, never left pending.
   boost::system::error_code ignored;
-  stream_.cancel(ignored);
+  stream_.socket().cancel(ignored);
 }
 
 void ConnectionWriter::arm(const std::shared_ptr<Watch>& w) {
-  watch_socket(stream_, w);
+  watch_socket(stream_.socket(), w);
+}
+
+void ConnectionWriter::watch_later(asio::ip::tcp::socket& sock, const std::shared_ptr<Watch>& w) {
+  if (!w->recheck) w->recheck = std::make_unique<asio::steady_timer>(sock.get_executor());
+  w->recheck->expires_after(std::chrono::milliseconds(200));
+  w->recheck->async_wait([w, &sock](boost::system::error_code ec) {
+    if (ec || !w->active) return;
+    if (!peer_hung_up(sock.native_handle())) return watch_later(sock, w);
+    w->active = false;
+    if (w->on_gone) w->on_gone();
+  });
 }
 
 void ConnectionWriter::watch_socket(asio::ip::tcp::socket& sock, const std::shared_ptr<Watch>& w) {
@@ -108,8 +162,13 @@ void ConnectionWriter::watch_socket(asio::ip::tcp::socket& sock, const std::shar
     if (!ec) {
       char c;
       ssize_t n = ::recv(sock.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n > 0) return;  // the client pipelined its next request: it is still there
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return watch_socket(sock, w);
+      if (n > 0 && !peer_hung_up(sock.native_handle())) {
+        // Plain: the client pipelined its next request, so it is still there. TLS: the bytes
+        // may be a close_notify alert with the FIN still to come; look again shortly.
+        if (w->tls) watch_later(sock, w);
+        return;
+      }
     }
     w->active = false;
     if (w->on_gone) w->on_gone();

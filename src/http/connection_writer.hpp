@@ -1,22 +1,23 @@
 #pragma once
-// ResponseWriter over the accepted TCP socket. Framing is written by hand (a status line, headers,
-// chunks) so the hot path needs no Beast serializer instantiations.
+// ResponseWriter over the accepted connection (plain or TLS). Framing is written by hand (a
+// status line, headers, chunks) so the hot path needs no Beast serializer instantiations.
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <memory>
 
 #include "http/deadline.hpp"
 #include "http/response_writer.hpp"
+#include "http/session.hpp"
+#include "http/stream.hpp"
 
 namespace relay::http {
 
 class ConnectionWriter final : public ResponseWriter {
  public:
-  ConnectionWriter(boost::asio::ip::tcp::socket& stream, std::chrono::milliseconds send_timeout,
-                   bool keep_alive, bool http10)
+  ConnectionWriter(Stream& stream, const SessionLimits& limits, bool keep_alive, bool http10)
       : stream_(stream),
-        deadline_(stream),
-        send_timeout_(send_timeout),
+        deadline_(stream.socket()),
+        limits_(limits),
         keep_alive_(keep_alive),
         http10_(http10) {}
   ~ConnectionWriter() override { stop_watching(); }
@@ -37,12 +38,18 @@ class ConnectionWriter final : public ResponseWriter {
   struct Watch;
   void arm(const std::shared_ptr<Watch>& w);
   static void watch_socket(boost::asio::ip::tcp::socket& sock, const std::shared_ptr<Watch>& w);
+  static void watch_later(boost::asio::ip::tcp::socket& sock, const std::shared_ptr<Watch>& w);
+  void note_write(std::size_t bytes, std::chrono::steady_clock::duration took);
+  bool too_slow() const;
   boost::asio::awaitable<bool> write(boost::asio::const_buffer a, boost::asio::const_buffer b = {},
                                      boost::asio::const_buffer c = {});
 
-  boost::asio::ip::tcp::socket& stream_;
+  Stream& stream_;
   Deadline deadline_;
-  std::chrono::milliseconds send_timeout_;
+  const SessionLimits& limits_;
+  // For min_send_rate: time spent in writes since one first had to wait, and their bytes.
+  std::chrono::steady_clock::duration waited_{};
+  std::size_t written_ = 0;
   bool keep_alive_;
   bool http10_;
   bool head_sent_ = false;

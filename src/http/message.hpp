@@ -25,6 +25,8 @@ struct Request {
   std::string body;
   bool keep_alive = true;
   bool upgrade = false;  // Connection: upgrade (WebSocket attempt)
+  // The peer's IP address as text, for per-address limits only: never logged or stored.
+  std::string client_ip;
 
   std::string_view path() const;  // target without the query
 };
@@ -37,5 +39,7 @@ struct ResponseHead {
 
 std::string_view reason_phrase(int status);
 std::string to_lower(std::string_view s);
+// ASCII case-insensitive equality (header names and tokens).
+bool iequals(std::string_view a, std::string_view b);
 
 }  // namespace relay::http

@@ -1,6 +1,7 @@
 #include "http/session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -10,8 +11,11 @@
 #include <boost/beast/http/string_body.hpp>
 #include <optional>
 
+#include "base/log.hpp"
 #include "http/connection_writer.hpp"
 #include "http/deadline.hpp"
+#include "http/head_scan.hpp"
+#include "http/stream.hpp"
 
 namespace relay::http {
 
@@ -27,9 +31,11 @@ namespace {
 
 constexpr std::size_t kJsonPadding = 64;  // simdjson reads up to this far past the body
 
-Request to_request(Parser& parser) {
+// Method, target and headers; the body is moved in once it is read.
+Request request_head(Parser& parser, const std::string& client_ip) {
   auto& msg = parser.get();
   Request r;
+  r.client_ip = client_ip;
   r.method = std::string(msg.method_string());
   r.target = std::string(msg.target());
   r.headers.reserve(16);
@@ -37,8 +43,6 @@ Request to_request(Parser& parser) {
     r.headers.push_back({to_lower(std::string_view(f.name_string())), std::string(f.value())});
   r.keep_alive = msg.keep_alive();
   r.upgrade = parser.upgrade();
-  r.body = std::move(msg.body());
-  r.body.reserve(r.body.size() + kJsonPadding);
   return r;
 }
 
@@ -56,6 +60,10 @@ std::optional<ErrorCode> classify(const boost::system::error_code& ec, bool time
   if (ec == bhttp::error::body_limit) return ErrorCode::kRequestTooLarge;
   if (client_went_away(ec) || ec == asio::error::operation_aborted) return std::nullopt;
   return ErrorCode::kBadRequest;
+}
+
+void count(const SessionLimits& limits, std::atomic<std::uint64_t> SessionCounters::*which) {
+  if (limits.counters != nullptr) (limits.counters->*which).fetch_add(1, std::memory_order_relaxed);
 }
 
 // After refusing a request whose body may still be arriving, read and drop it for a moment
@@ -76,18 +84,87 @@ asio::awaitable<void> linger_close(tcp::socket& sock) {
   sock.close(ec);
 }
 
+struct HeadResult {
+  boost::system::error_code ec;  // a read error, or a parse error from Beast
+  bool timed_out = false;
+  std::optional<ErrorCode> refused;  // the head broke a rule (HeadScanner, size)
+};
+
+// Reads until the head is complete, scanning the raw bytes before Beast parses them (Beast
+// folds obs-fold silently, so the raw bytes are the only place to see it).
+asio::awaitable<HeadResult> read_head(Stream& stream, beast::flat_buffer& buf, Parser& parser,
+                                      Deadline& deadline, const SessionLimits& limits) {
+  HeadResult r;
+  HeadScanner scanner;
+  for (;;) {
+    auto data = buf.data();
+    std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    auto state = scanner.scan(bytes);
+    if (state == HeadScanner::State::kBad) {
+      log::event(spdlog::level::debug, "request_head_refused", {{"problem", scanner.problem()}});
+      r.refused = ErrorCode::kBadRequest;
+      co_return r;
+    }
+    if (state == HeadScanner::State::kDone) break;
+    if (bytes.size() >= limits.max_header_bytes) {
+      r.refused = ErrorCode::kHeadersTooLarge;
+      co_return r;
+    }
+    auto [ec, n] = co_await stream.async_read_some(buf.prepare(4096), as_tuple(use_awaitable));
+    if (ec) {
+      r.ec = ec;
+      r.timed_out = deadline.fired();
+      co_return r;
+    }
+    buf.commit(n);
+  }
+  std::size_t used = parser.put(asio::buffer(buf.data().data(), scanner.head_size()), r.ec);
+  buf.consume(used);
+  if (!r.ec && !parser.is_header_done()) r.ec = bhttp::error::bad_method;  // an empty head
+  co_return r;
+}
+
 }  // namespace
 
-asio::awaitable<void> run_session(tcp::socket sock, RequestHandler& handler,
-                                  const SessionLimits& limits) {
+asio::awaitable<void> run_session(tcp::socket sock, std::shared_ptr<asio::ssl::context> tls,
+                                  RequestHandler& handler, const SessionLimits& limits,
+                                  std::optional<ErrorCode> refuse) {
+  boost::system::error_code pec;
+  auto peer = sock.remote_endpoint(pec);
+  const std::string client_ip = pec ? std::string() : peer.address().to_string();
+  Stream stream(std::move(sock), std::move(tls));
+  Deadline deadline(stream.socket());
+  if (stream.is_tls()) {
+    deadline.arm(limits.header_timeout);
+    auto hec = co_await stream.handshake();
+    deadline.disarm();
+    if (hec || deadline.fired()) {
+      count(limits, &SessionCounters::tls_handshake_failures);
+      const std::string reason = deadline.fired() ? "timed out" : hec.message();
+      log::event(spdlog::level::debug, "tls_handshake_failed", {{"reason", reason}});
+      boost::system::error_code ignored;
+      stream.socket().close(ignored);
+      co_return;
+    }
+  }
+  if (refuse) {
+    Request none;
+    none.client_ip = client_ip;
+    {
+      ConnectionWriter out(stream, limits, false, false);
+      co_await handler.reject(*refuse, none, out);
+    }
+    co_await linger_close(stream.socket());
+    co_return;
+  }
+
   beast::flat_buffer buf;
-  Deadline deadline(sock);
   bool first = true;
   for (;;) {
     if (!first && buf.size() == 0) {
       // Idle keep-alive connection: wait for the next request's first byte.
       deadline.arm(limits.keepalive_timeout);
-      auto [ec, n] = co_await sock.async_read_some(buf.prepare(4096), as_tuple(use_awaitable));
+      auto [ec, n] = co_await stream.async_read_some(buf.prepare(4096), as_tuple(use_awaitable));
       deadline.disarm();
       if (ec) break;
       buf.commit(n);
@@ -98,25 +175,34 @@ asio::awaitable<void> run_session(tcp::socket sock, RequestHandler& handler,
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
     deadline.arm(limits.header_timeout);
-    auto [hec, hn] = co_await bhttp::async_read_header(sock, buf, parser, as_tuple(use_awaitable));
+    HeadResult head = co_await read_head(stream, buf, parser, deadline, limits);
     deadline.disarm();
 
-    boost::system::error_code ec = hec;
-    bool timed_out = deadline.fired();
-    if (!ec) {
+    boost::system::error_code ec = head.ec;
+    bool timed_out = head.timed_out;
+    std::optional<ErrorCode> refused = head.refused;
+    Request request;
+    if (!ec && !refused) {
+      request = request_head(parser, client_ip);
+      if (auto problem = check_framing(request.headers); !problem.empty()) {
+        log::event(spdlog::level::debug, "request_head_refused", {{"problem", problem}});
+        refused = ErrorCode::kBadRequest;
+      }
+    }
+    if (!ec && !refused) {
       auto expect = parser.get()[bhttp::field::expect];
       if (!expect.empty() && beast::iequals(expect, "100-continue") &&
           parser.content_length().value_or(1) > 0) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         deadline.arm(limits.send_timeout);
         auto [wec, wn] = co_await asio::async_write(
-            sock, asio::buffer(kContinue.data(), kContinue.size()), as_tuple(use_awaitable));
+            stream, asio::buffer(kContinue.data(), kContinue.size()), as_tuple(use_awaitable));
         deadline.disarm();
         if (wec) break;
       }
       if (!parser.is_done()) {
         deadline.arm(limits.body_timeout);
-        auto [bec, bn] = co_await bhttp::async_read(sock, buf, parser, as_tuple(use_awaitable));
+        auto [bec, bn] = co_await bhttp::async_read(stream, buf, parser, as_tuple(use_awaitable));
         deadline.disarm();
         ec = bec;
         timed_out = deadline.fired();
@@ -124,31 +210,30 @@ asio::awaitable<void> run_session(tcp::socket sock, RequestHandler& handler,
     }
 
     bool http10 = parser.is_header_done() && parser.get().version() == 10;
-    if (ec || timed_out) {
-      auto code = classify(ec, timed_out, parser.got_some() || buf.size() > 0);
-      if (code && sock.is_open()) {
-        Request partial;
-        if (parser.is_header_done()) {
-          partial = to_request(parser);
-          partial.body.clear();
-        }
+    if (ec || timed_out || refused) {
+      if (refused && *refused == ErrorCode::kBadRequest)
+        count(limits, &SessionCounters::bad_request_heads);
+      auto code = refused ? refused : classify(ec, timed_out, parser.got_some() || buf.size() > 0);
+      if (code && stream.socket().is_open()) {
+        request.body.clear();
         {
-          ConnectionWriter out(sock, limits.send_timeout, false, http10);
-          co_await handler.reject(*code, partial, out);
+          ConnectionWriter out(stream, limits, false, http10);
+          co_await handler.reject(*code, request, out);
         }
-        co_await linger_close(sock);
+        co_await linger_close(stream.socket());
       }
       co_return;
     }
 
-    Request request = to_request(parser);
-    ConnectionWriter out(sock, limits.send_timeout, request.keep_alive, http10);
+    request.body = std::move(parser.get().body());
+    request.body.reserve(request.body.size() + kJsonPadding);
+    ConnectionWriter out(stream, limits, request.keep_alive, http10);
     co_await handler.handle(request, out);
     if (!out.reusable()) break;
   }
   boost::system::error_code ignored;
-  sock.shutdown(tcp::socket::shutdown_send, ignored);
-  sock.close(ignored);
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.socket().close(ignored);
 }
 
 }  // namespace relay::http

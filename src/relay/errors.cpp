@@ -6,7 +6,7 @@
 namespace relay {
 namespace {
 
-constexpr std::array<ErrorSpec, 17> kSpecs{{
+constexpr std::array<ErrorSpec, 25> kSpecs{{
     {401, "invalid_request_error", "invalid_api_key",
      "Incorrect or missing API key. Provide a relay key as 'Authorization: Bearer <key>' or "
      "'X-API-Key: <key>'."},
@@ -36,6 +36,21 @@ constexpr std::array<ErrorSpec, 17> kSpecs{{
      "This tenant's quota for the current UTC period is used up."},
     {503, "server_error", "limits_unavailable",
      "The relay cannot check this tenant's limits right now; retry shortly."},
+    {503, "server_error", "too_many_connections",
+     "The relay has as many connections open as it may; retry shortly."},
+    {429, "rate_limit_error", "too_many_invalid_keys",
+     "Too many requests with an invalid or missing API key from this address; retry after the "
+     "time in the Retry-After header."},
+    {401, "invalid_request_error", "invalid_admin_token",
+     "Incorrect or missing admin token. Provide one as 'Authorization: Bearer <token>' (see "
+     "`codex-relay admin-token add`)."},
+    {400, "invalid_request_error", "invalid_value", "A field of the request has an invalid value."},
+    {404, "invalid_request_error", "not_found", "No such object."},
+    {409, "invalid_request_error", "already_exists", "An object with this name already exists."},
+    {405, "invalid_request_error", "method_not_allowed",
+     "This method is not allowed on this path."},
+    {503, "server_error", "store_unavailable",
+     "The config store cannot be reached; retry shortly."},
     {500, "server_error", "internal_error", "The relay hit an internal error."},
 }};
 

@@ -23,6 +23,15 @@ enum class ErrorCode {
   kTenantConcurrencyLimited,
   kTenantQuotaExceeded,
   kLimitsUnavailable,
+  kTooManyConnections,
+  kTooManyInvalidKeys,
+  // The admin API (docs/admin-api.md).
+  kInvalidAdminToken,
+  kInvalidValue,
+  kNotFound,
+  kAlreadyExists,
+  kMethodNotAllowed,
+  kStoreUnavailable,
   kInternal,
 };
 

@@ -4,6 +4,7 @@
 // by default rather than leaked.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/message.hpp"
 #include "store/snapshot.hpp"
@@ -16,6 +17,12 @@ namespace relay {
 
 // Client -> upstream. Never the client's key, cookies or address headers.
 bool forward_request_header(std::string_view lower_name);
+// Connection, Keep-Alive, TE, Upgrade, Proxy-* and the like: about one hop, never forwarded.
+bool is_hop_by_hop(std::string_view lower_name);
+// A value that would break a header line (CR, LF, NUL): never sent on.
+bool safe_header_value(std::string_view value);
+// The lower-case field names listed in the Connection headers (hop-by-hop by declaration).
+std::vector<std::string> connection_tokens(const http::Headers& headers);
 // Upstream -> client. Never the account's organisation, project, cookies or rate-limit state.
 bool return_response_header(std::string_view lower_name);
 
@@ -42,7 +49,7 @@ UpstreamRequest build_upstream_request(const http::Request& client,
                                        const store::SnapshotAccount& account,
                                        const pool::EgressRoute* egress = nullptr);
 
-// The response headers the client gets: the allow-listed upstream ones.
+// The response headers the client gets: the allow-listed upstream ones, minus hop-by-hop ones.
 http::Headers filter_response_headers(const http::Headers& upstream);
 
 }  // namespace relay

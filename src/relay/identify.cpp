@@ -1,5 +1,6 @@
 #include "relay/identify.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <cctype>
@@ -22,6 +23,19 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
   return true;
 }
 
+bool worth_a_lookup(std::string_view key, bool address_over_limit) {
+  switch (crypto::relay_key_shape(key)) {
+    case crypto::RelayKeyShape::kChecksummed:
+    case crypto::RelayKeyShape::kLegacy:
+      return true;
+    case crypto::RelayKeyShape::kBadChecksum:
+      return false;
+    case crypto::RelayKeyShape::kOther:
+      return !address_over_limit;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string_view presented_key(const http::Headers& headers) {
@@ -37,11 +51,19 @@ std::string_view presented_key(const http::Headers& headers) {
 }
 
 Identity identify(const store::Snapshot& snapshot, const http::Headers& headers,
-                  std::int64_t now_unix) {
+                  std::int64_t now_unix, bool address_over_limit) {
   auto key = presented_key(headers);
   if (key.empty()) return {nullptr, IdentifyFailure::kMissing};
-  auto it = snapshot.keys_by_hash.find(crypto::sha256_hex(key));
-  if (it == snapshot.keys_by_hash.end()) return {nullptr, IdentifyFailure::kUnknown};
+  if (!worth_a_lookup(key, address_over_limit)) return {nullptr, IdentifyFailure::kMalformed};
+  // The map is keyed by SHA-256 of the key, so whatever the lookup's timing leaks is about hash
+  // values: learning that a stored hash begins like the hash of a guess does not help to find a
+  // key whose hash matches in full (preimage resistance). The final comparison is constant-time
+  // all the same, so no shortcut in the map's own equality is what decides a match.
+  const std::string hash = crypto::sha256_hex(key);
+  auto it = snapshot.keys_by_hash.find(hash);
+  if (it == snapshot.keys_by_hash.end() || it->first.size() != hash.size() ||
+      CRYPTO_memcmp(it->first.data(), hash.data(), hash.size()) != 0)
+    return {nullptr, IdentifyFailure::kUnknown};
   const auto& k = it->second;
   if (k.revoked) return {nullptr, IdentifyFailure::kRevoked};
   if (k.expires_at && now_unix >= *k.expires_at) return {nullptr, IdentifyFailure::kExpired};
@@ -55,6 +77,8 @@ std::string_view to_string(IdentifyFailure f) {
       return "ok";
     case IdentifyFailure::kMissing:
       return "missing_key";
+    case IdentifyFailure::kMalformed:
+      return "malformed_key";
     case IdentifyFailure::kUnknown:
       return "unknown_key";
     case IdentifyFailure::kRevoked:

@@ -10,7 +10,17 @@
 
 namespace relay {
 
-enum class IdentifyFailure { kNone, kMissing, kUnknown, kRevoked, kExpired, kTenantDisabled };
+// kMalformed: refused without a lookup (a failed checksum, or, from an address over the invalid-key
+// limit, a key shaped like nothing the relay issues).
+enum class IdentifyFailure {
+  kNone,
+  kMissing,
+  kMalformed,
+  kUnknown,
+  kRevoked,
+  kExpired,
+  kTenantDisabled
+};
 
 struct Identity {
   const store::SnapshotKey* key = nullptr;  // points into the request's snapshot
@@ -21,8 +31,11 @@ struct Identity {
 // The raw key as presented, or empty. Never log the result.
 std::string_view presented_key(const http::Headers& headers);
 
+// `address_over_limit`: the caller's address is over the invalid-key limit
+// (limits/auth_failure_limiter.hpp). Keys shaped like relay keys are still looked up, so a valid
+// key behind a shared address keeps working; nothing else is.
 Identity identify(const store::Snapshot& snapshot, const http::Headers& headers,
-                  std::int64_t now_unix);
+                  std::int64_t now_unix, bool address_over_limit = false);
 
 std::string_view to_string(IdentifyFailure f);
 

@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "base/log.hpp"
 #include "base/unix_time.hpp"
+#include "limits/auth_failure_limiter.hpp"
 #include "limits/counter_store.hpp"
 #include "relay/admit.hpp"
 #include "relay/client_family.hpp"
@@ -41,6 +43,11 @@ class GaugeHold {
  private:
   std::atomic<long>* gauge_;
 };
+
+// Milliseconds as whole seconds for Retry-After, rounded up: a client that waits that long passes.
+int whole_seconds(std::int64_t ms) {
+  return static_cast<int>(std::min<std::int64_t>((ms + 999) / 1000, 86'400));
+}
 
 // The fields every request's context starts with, whatever happens to it next.
 void begin(RequestContext& ctx, const http::Request& req) {
@@ -93,10 +100,19 @@ asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter&
   }
   ctx.records = sinks_.records;  // every API request has a record; health checks do not
 
-  // 2. identify: the relay key gives the tenant.
-  auto who = identify(*ctx.snapshot, req.headers, std::time(nullptr));
+  // 2. identify: the relay key gives the tenant. An address over the invalid-key limit still
+  // has valid keys served; its other failures get 429 instead of 401 (auth_failure_limiter.hpp).
+  auto* auth_failures = sinks_.auth_failures;
+  const std::int64_t now_ms = unix_now_ms();
+  const bool over_limit = auth_failures && auth_failures->blocked_for_ms(req.client_ip, now_ms) > 0;
+  auto who = identify(*ctx.snapshot, req.headers, std::time(nullptr), over_limit);
   if (!who.ok()) {
-    co_await respond_error(ctx, out, ErrorCode::kInvalidApiKey);
+    const std::int64_t wait_ms =
+        auth_failures ? auth_failures->note_failure(req.client_ip, now_ms) : 0;
+    if (wait_ms > 0)
+      co_await respond_error(ctx, out, ErrorCode::kTooManyInvalidKeys, {}, whole_seconds(wait_ms));
+    else
+      co_await respond_error(ctx, out, ErrorCode::kInvalidApiKey);
     co_return settle(ctx, to_string(who.failure));
   }
   ctx.key = who.key;

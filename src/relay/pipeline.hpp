@@ -20,7 +20,8 @@ class EgressPool;
 }  // namespace pool
 namespace limits {
 class CounterStore;
-}
+class AuthFailureLimiter;
+}  // namespace limits
 class RecordSink;
 class QuotaAlerts;
 
@@ -35,6 +36,8 @@ struct PipelineStats {
 struct PipelineSinks {
   RecordSink* records = nullptr;  // null: no metadata records
   QuotaAlerts* alerts = nullptr;  // null: no quota threshold events
+  // null: no per-address limit on invalid keys ([server] invalid_key_*)
+  limits::AuthFailureLimiter* auth_failures = nullptr;
 };
 
 class Pipeline final : public http::RequestHandler {

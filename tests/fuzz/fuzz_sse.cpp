@@ -1,5 +1,6 @@
-// Fuzz target: the incremental SSE parser and the stream tap, fed in uneven pieces. The
-// invariants are checked, not just "no crash".
+// Fuzz target: the incremental SSE parser and the stream tap (usage extractor), fed whole and in
+// uneven pieces, and the non-streaming usage extractor. The invariants are checked, not just
+// "no crash".
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -21,7 +22,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Chunk boundaries must not change what is parsed.
   if (whole_events != piece_events) std::abort();
   if (whole.at_boundary() != pieces.at_boundary()) std::abort();
-  relay::sse::StreamTap tap;
+  // The tap (terminal event, response id, usage) reads the same whatever the chunking.
+  relay::sse::StreamTap tap, piece_tap;
   tap.feed(in);
+  for (std::size_t i = 0; i < in.size(); i += step) piece_tap.feed(in.substr(i, step));
+  if (tap.terminal() != piece_tap.terminal() || tap.response_id() != piece_tap.response_id() ||
+      tap.events() != piece_tap.events())
+    std::abort();
+  const auto &u = tap.usage(), &pu = piece_tap.usage();
+  if (u.present != pu.present || u.input_tokens != pu.input_tokens ||
+      u.output_tokens != pu.output_tokens || u.cached_tokens != pu.cached_tokens ||
+      u.reasoning_tokens != pu.reasoning_tokens)
+    std::abort();
+  // The non-streaming usage extractor reads the same bytes as a whole JSON body.
+  relay::sse::usage_from_json_body(in);
   return 0;
 }

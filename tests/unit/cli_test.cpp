@@ -23,6 +23,7 @@
 #include "app/egress_verify.hpp"
 
 #include "base/unix_time.hpp"
+#include "cli_runner.hpp"
 #include "crypto/relay_key.hpp"
 #include "crypto/secret_box.hpp"
 #include "store/sqlite/sqlite_config_store.hpp"
@@ -34,32 +35,19 @@
 namespace relay::app {
 namespace {
 
+using test::CliRun;
 using test::ScopedEnv;
-
-struct CliRun {
-  int rc;
-  std::string out, err;
-};
 
 class CliTest : public ::testing::Test {
  protected:
   // Runs codex-relay with --data-dir pointing at this test's directory (after the verb, which
   // also exercises global options following it).
   CliRun run(std::vector<std::string> args, bool with_data_dir = true) {
-    args.insert(args.begin(), "codex-relay");
     if (with_data_dir) {
       args.push_back("--data-dir");
       args.push_back(data_);
     }
-    std::vector<char*> argv;
-    argv.reserve(args.size() + 1);
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    testing::internal::CaptureStdout();
-    testing::internal::CaptureStderr();
-    int rc = run_cli(static_cast<int>(args.size()), argv.data());
-    CliRun r{rc, testing::internal::GetCapturedStdout(), testing::internal::GetCapturedStderr()};
-    return r;
+    return test::run_cli_captured(std::move(args));
   }
 
   std::unique_ptr<store::SqliteConfigStore> open_store() {
@@ -77,7 +65,7 @@ TEST_F(CliTest, KeyAddPrintsOnlyTheKeyAndStoresOnlyItsHash) {
   ASSERT_EQ(run({"tenant", "add", "team-a"}).rc, 0);
   CliRun r = run({"key", "add", "team-a"});
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_TRUE(std::regex_match(r.out, std::regex("crk_[A-Za-z0-9_-]{43}\n"))) << r.out;
+  EXPECT_TRUE(std::regex_match(r.out, std::regex("crk_[0-9A-Za-z]{49}\n"))) << r.out;
   const std::string key = r.out.substr(0, r.out.size() - 1);
   EXPECT_NE(r.err.find("key_"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find(key), std::string::npos);
@@ -191,7 +179,7 @@ TEST_F(CliTest, AccountAddRejectsBadInput) {
   EXPECT_EQ(add({"--api-key-env", "TEST_UPSTREAM_KEY", "--weight", "x"}), 2);
   CliRun list = run({"account", "list"});
   EXPECT_EQ(list.out,
-            "NAME  BASE_URL  MODELS  WEIGHT  MAXCONC  ENABLED  STATE  SCORE  ERR%  TTFB_MS  "
+            "NAME  KEY  BASE_URL  MODELS  WEIGHT  MAXCONC  ENABLED  STATE  SCORE  ERR%  TTFB_MS  "
             "CACHE_HIT%  COOLING_UNTIL\n");
 }
 
@@ -220,10 +208,12 @@ TEST_F(CliTest, AccountSetAndListWithHealth) {
   // Before serve has written anything, every health column is "-".
   auto rows = cells(run({"account", "list"}).out);
   ASSERT_EQ(rows.size(), 3u);
-  EXPECT_EQ(rows[1], (std::vector<std::string>{"main", "https://api.openai.com/v1", "*", "3", "8",
-                                               "yes", "-", "-", "-", "-", "-", "-"}));
-  EXPECT_EQ(rows[2][3], "1");
-  EXPECT_EQ(rows[2][4], "-");  // no concurrency limit
+  // KEY: the credential's last 4 characters only.
+  EXPECT_EQ(rows[1],
+            (std::vector<std::string>{"main", "\u2026ET-1", "https://api.openai.com/v1", "*", "3",
+                                      "8", "yes", "-", "-", "-", "-", "-", "-"}));
+  EXPECT_EQ(rows[2][4], "1");
+  EXPECT_EQ(rows[2][5], "-");  // no concurrency limit
 
   CliRun set = run({"account", "set", "spare", "--weight", "5", "--models", "gpt-5.5,gpt-x",
                     "--base-url", "http://127.0.0.1:9/v1/"});
@@ -261,12 +251,12 @@ TEST_F(CliTest, AccountSetAndListWithHealth) {
   CliRun list = run({"account", "list"});
   rows = cells(list.out);
   ASSERT_EQ(rows.size(), 3u);
-  EXPECT_EQ(rows[1],
-            (std::vector<std::string>{"main", "https://api.openai.com/v1", "*", "3", "-", "yes",
-                                      "cooling", "0.50", "25.0", "420", "75.0", "22:13:20Z"}));
-  EXPECT_EQ(rows[2],
-            (std::vector<std::string>{"spare", "http://127.0.0.1:9/v1", "gpt-5.5,gpt-x", "5", "-",
-                                      "yes", "healthy", "0.50", "25.0", "420", "-", "-"}));
+  EXPECT_EQ(rows[1], (std::vector<std::string>{"main", "\u2026ET-1", "https://api.openai.com/v1",
+                                               "*", "3", "-", "yes", "cooling", "0.50", "25.0",
+                                               "420", "75.0", "22:13:20Z"}));
+  EXPECT_EQ(rows[2], (std::vector<std::string>{"spare", "\u2026ET-1", "http://127.0.0.1:9/v1",
+                                               "gpt-5.5,gpt-x", "5", "-", "yes", "healthy", "0.50",
+                                               "25.0", "420", "-", "-"}));
   EXPECT_EQ(list.err.find("note:"), std::string::npos) << list.err;  // health is fresh
   EXPECT_EQ(list.out.find("SECRET"), std::string::npos);
 
@@ -463,7 +453,7 @@ TEST_F(CliTest, KeyAddSetAndListLimits) {
   EXPECT_EQ(plain.err.find("limits"), std::string::npos) << plain.err;
   CliRun add = run({"key", "add", "team-a", "--rps", "2", "--daily-tokens", "100"});
   ASSERT_EQ(add.rc, 0) << add.err;
-  EXPECT_TRUE(std::regex_match(add.out, std::regex("crk_[A-Za-z0-9_-]{43}\n"))) << add.out;
+  EXPECT_TRUE(std::regex_match(add.out, std::regex("crk_[0-9A-Za-z]{49}\n"))) << add.out;
   EXPECT_NE(add.err.find("(no expiry; limits: rps 2, daily tokens 100)"), std::string::npos)
       << add.err;
   // Keys made in the same second list in id order: find them by id.
@@ -1112,6 +1102,85 @@ TEST_F(CliUsageTest, BadArgumentsAreUsageErrors) {
     EXPECT_NE(r.err.find("codex-relay: error: "), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(extra[1]), std::string::npos) << r.err;  // names the bad value
   }
+}
+
+TEST_F(CliTest, AdminTokenAddPrintsOnlyTheTokenAndListShowsAtMostItsLast4) {
+  CliRun add = run({"admin-token", "add", "ops"});
+  ASSERT_EQ(add.rc, 0) << add.err;
+  EXPECT_TRUE(std::regex_match(add.out, std::regex("cra_[A-Za-z0-9]{49}\n"))) << add.out;
+  const std::string token = add.out.substr(0, add.out.size() - 1);
+  EXPECT_TRUE(crypto::token_well_formed(token, "cra_"));
+  EXPECT_EQ(add.err.find(token), std::string::npos);
+  EXPECT_EQ(run({"admin-token", "add", "ops"}).rc, 1);  // the name is taken
+
+  CliRun list = run({"admin-token", "list"});
+  ASSERT_EQ(list.rc, 0) << list.err;
+  EXPECT_NE(list.out.find("ops"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("..." + token.substr(token.size() - 4)), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find(token.substr(0, token.size() - 4)), std::string::npos) << list.out;
+  EXPECT_EQ(test::read_file(data_ + "/relay.db").find(token), std::string::npos);
+
+  ASSERT_EQ(run({"admin-token", "revoke", "ops"}).rc, 0);
+  EXPECT_EQ(run({"admin-token", "list"}).out.find("ops"), std::string::npos);
+  EXPECT_EQ(run({"admin-token", "revoke", "ops"}).rc, 1);
+
+  CliRun audit = run({"audit", "--format", "json"});
+  ASSERT_EQ(audit.rc, 0) << audit.err;
+  EXPECT_NE(audit.out.find(R"("action":"admin_token.create","target":"ops","outcome":"ok")"),
+            std::string::npos)
+      << audit.out;
+  EXPECT_NE(
+      audit.out.find(R"("action":"admin_token.create","target":"ops","outcome":"already_exists")"),
+      std::string::npos)
+      << audit.out;
+  EXPECT_NE(audit.out.find(R"("action":"admin_token.revoke","target":"ops","outcome":"not_found")"),
+            std::string::npos)
+      << audit.out;
+  EXPECT_EQ(audit.out.find(token), std::string::npos);
+}
+
+TEST_F(CliTest, EveryCliChangeIsAuditedWithTheOsUserAndNoSecret) {
+  ScopedEnv cred("CLI_AUDIT_KEY", "sk-cli-audit-credential-9911");
+  ASSERT_EQ(run({"tenant", "add", "team-a", "--rps", "3"}).rc, 0);
+  CliRun key = run({"key", "add", "team-a"});
+  ASSERT_EQ(key.rc, 0) << key.err;
+  ASSERT_EQ(run({"account", "add", "openai", "--base-url", "https://api.example.com/v1",
+                 "--api-key-env", "CLI_AUDIT_KEY"})
+                .rc,
+            0);
+  ASSERT_EQ(run({"tenant", "disable", "nobody"}).rc, 1);
+  ASSERT_EQ(run({"tenant", "list"}).rc, 0);  // reads are not audited
+
+  CliRun audit = run({"audit", "--format", "json"});
+  ASSERT_EQ(audit.rc, 0) << audit.err;
+  std::vector<std::string> lines;
+  std::istringstream in(audit.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 5u) << audit.out;  // create, limits, key, account, failed disable
+  simdjson::dom::parser p;
+  for (const auto& line : lines) {
+    auto e = p.parse(simdjson::padded_string(line)).value();
+    EXPECT_TRUE(std::string_view(e["actor"]).starts_with("cli:")) << line;
+    EXPECT_GT(std::int64_t(e["at_ms"]), 0);
+  }
+  EXPECT_NE(lines[0].find(R"("action":"tenant.create","target":"team-a","outcome":"ok")"),
+            std::string::npos);
+  EXPECT_NE(lines[1].find(R"("details":{"limits":{"rps":3}})"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find(R"("action":"key.create","target":"key_)"), std::string::npos);
+  EXPECT_NE(lines[3].find(R"("action":"account.create","target":"openai","outcome":"ok")"),
+            std::string::npos);
+  EXPECT_NE(lines[4].find(R"("action":"tenant.disable","target":"nobody","outcome":"not_found")"),
+            std::string::npos);
+  const std::string k = key.out.substr(0, key.out.size() - 1);
+  EXPECT_EQ(audit.out.find(k), std::string::npos);
+  EXPECT_EQ(audit.out.find("sk-cli-audit"), std::string::npos);
+  EXPECT_EQ(audit.out.find("9911"), std::string::npos);
+
+  CliRun table = run({"audit", "--limit", "2"});
+  ASSERT_EQ(table.rc, 0) << table.err;
+  EXPECT_NE(table.out.find("account.create"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("tenant.create"), std::string::npos) << table.out;
+  EXPECT_EQ(run({"audit", "--since", "someday"}).rc, 1);
 }
 
 }  // namespace

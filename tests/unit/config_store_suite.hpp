@@ -386,7 +386,11 @@ TYPED_TEST_P(ConfigStoreSuite, WeightAndConcurrencyAreStoredAndValidated) {
     bad.weight = w;
     bad.max_concurrency = c;
     EXPECT_EQ(kind_of([&] { s->add_account(bad); }), Kind::kInvalid) << w << " " << c;
-    EXPECT_EQ(kind_of([&] { s->update_account("main", {w, c, {}, {}}); }), Kind::kInvalid);
+    // Copied into the lambda: clang 14 cannot capture a structured binding.
+    EXPECT_EQ(kind_of([&, w = w, c = c] {
+                s->update_account("main", {w, c, {}, {}});
+              }),
+              Kind::kInvalid);
   }
   a = this->account("edge");
   a.weight = 1000;

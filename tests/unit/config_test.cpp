@@ -278,7 +278,9 @@ TEST_F(ConfigTest, PoolValuesAreChecked) {
       {"affinty_ttl_ms = 1", "unknown key"},
   };
   for (auto [line, want] : bad) {
-    std::string msg = error_of([&] { load_config(write(std::string("[pool]\n") + line + "\n")); });
+    // Built outside the lambda: clang 14 cannot capture a structured binding.
+    const std::string toml = std::string("[pool]\n") + line + "\n";
+    std::string msg = error_of([&] { load_config(write(toml)); });
     EXPECT_NE(msg.find(want), std::string::npos) << line << " -> " << msg;
   }
 }
@@ -369,7 +371,8 @@ webhook_timeout_ms = 2000
       {"[alerts]\nwebhook_url = \"ftp://x\"", "http:// or https://"},
   };
   for (auto [text, want] : bad) {
-    std::string msg = error_of([&] { load_config(write(std::string(text) + "\n")); });
+    const std::string toml = std::string(text) + "\n";  // clang 14: no structured-binding capture
+    std::string msg = error_of([&] { load_config(write(toml)); });
     EXPECT_NE(msg.find(want), std::string::npos) << text << " -> " << msg;
   }
 }

@@ -75,5 +75,69 @@ TEST(ForwardRequest, UpstreamUrlJoinsBaseAndPath) {
             "http://h:1/openai/v1/responses");
 }
 
+TEST(ForwardHopByHop, ListsTheStandardHopByHopHeaders) {
+  for (auto n : {"connection", "keep-alive", "proxy-connection", "te", "trailer",
+                 "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate"})
+    EXPECT_TRUE(is_hop_by_hop(n)) << n;
+  for (auto n : {"content-type", "user-agent", "accept"}) EXPECT_FALSE(is_hop_by_hop(n)) << n;
+}
+
+TEST(ForwardHopByHop, ConnectionTokensAreLowerCasedAndTrimmed) {
+  http::Headers h{{"connection", "keep-alive, X-Stainless-Lang ,\tUser-Agent"},
+                  {"connection", "close"},
+                  {"accept", "x"}};
+  EXPECT_EQ(connection_tokens(h),
+            (std::vector<std::string>{"keep-alive", "x-stainless-lang", "user-agent", "close"}));
+  EXPECT_TRUE(connection_tokens({{"connection", " , ,"}}).empty());
+}
+
+TEST(ForwardHopByHop, DropsHeadersNamedInConnectionBothWays) {
+  http::Request client;
+  client.method = "POST";
+  client.target = "/v1/responses";
+  client.headers = {{"connection", "user-agent, x-stainless-lang"},
+                    {"user-agent", "sdk/1"},
+                    {"x-stainless-lang", "js"},
+                    {"x-stainless-os", "linux"},
+                    {"keep-alive", "timeout=5"},
+                    {"te", "trailers"},
+                    {"upgrade", "websocket"},
+                    {"content-type", "application/json"}};
+  auto up = build_upstream_request(client, account("a", {"m"}, true));
+  std::vector<std::string> names;
+  for (const auto& h : up.headers) names.push_back(h.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"x-stainless-os", "content-type", "authorization"}));
+
+  http::Headers upstream{{"connection", "Retry-After"},
+                         {"retry-after", "3"},
+                         {"content-type", "application/json"},
+                         {"keep-alive", "timeout=5"}};
+  auto back = filter_response_headers(upstream);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].name, "content-type");
+}
+
+TEST(ForwardHeaderValues, NeverForwardsCrLfOrNul) {
+  EXPECT_TRUE(safe_header_value("ok value\twith tab"));
+  for (std::string_view v : {std::string_view("a\r\nx-injected: 1"), std::string_view("a\nb"),
+                             std::string_view("a\rb"), std::string_view("a\0b", 3)})
+    EXPECT_FALSE(safe_header_value(v));
+  http::Request client;
+  client.method = "POST";
+  client.target = "/v1/responses";
+  client.headers = {{"user-agent", "ua\r\nx-evil: 1"},
+                    {"accept", std::string("a\0b", 3)},
+                    {"content-type", "application/json"}};
+  auto up = build_upstream_request(client, account("a", {"m"}, true));
+  for (const auto& h : up.headers) {
+    EXPECT_TRUE(safe_header_value(h.value)) << h.name;
+    EXPECT_NE(h.name, "user-agent");
+    EXPECT_NE(h.name, "accept");
+  }
+  EXPECT_EQ(up.headers.size(), 2u);  // content-type and the account's authorization
+  auto back = filter_response_headers({{"content-type", "text/plain\r\nset-cookie: x"}});
+  EXPECT_TRUE(back.empty());
+}
+
 }  // namespace
 }  // namespace relay

@@ -53,6 +53,43 @@ TEST(Identify, RevokedExpiredAndDisabledTenantAreRefused) {
             IdentifyFailure::kTenantDisabled);
 }
 
+TEST(Identify, FailedChecksumIsRefusedWithoutALookup) {
+  const std::string key = crypto::generate_relay_key();
+  std::string typo = key;
+  typo[20] = typo[20] == 'a' ? 'b' : 'a';
+  // Even a snapshot that holds the typo's hash does not identify it: no lookup is made.
+  auto snap = snapshot_with(typo, active());
+  EXPECT_EQ(identify(snap, {{"x-api-key", typo}}, 0).failure, IdentifyFailure::kMalformed);
+  snap = snapshot_with(key, active());
+  EXPECT_TRUE(identify(snap, {{"x-api-key", key}}, 0).ok());
+}
+
+TEST(Identify, LegacyKeysStillWork) {
+  const std::string legacy = "crk_Ab-_0123456789abcdefghijklmnopqrstuvwxyzABC";
+  auto snap = snapshot_with(legacy, active());
+  EXPECT_TRUE(identify(snap, {{"authorization", "Bearer " + legacy}}, 0).ok());
+  EXPECT_TRUE(identify(snap, {{"authorization", "Bearer " + legacy}}, 0, true).ok());
+}
+
+TEST(Identify, AddressOverTheLimitStillGetsItsValidKeysServed) {
+  const std::string key = crypto::generate_relay_key();
+  auto snap = snapshot_with(key, active());
+  snap.keys_by_hash.emplace(crypto::sha256_hex("crk_good"), active("other"));
+  EXPECT_TRUE(identify(snap, {{"x-api-key", key}}, 0, true).ok());
+  // A key shaped like nothing the relay issues is not even looked up from such an address.
+  EXPECT_TRUE(identify(snap, {{"x-api-key", "crk_good"}}, 0, false).ok());
+  EXPECT_EQ(identify(snap, {{"x-api-key", "crk_good"}}, 0, true).failure,
+            IdentifyFailure::kMalformed);
+  EXPECT_EQ(identify(snap, {}, 0, true).failure, IdentifyFailure::kMissing);
+  EXPECT_EQ(identify(snap, {{"x-api-key", crypto::generate_relay_key()}}, 0, true).failure,
+            IdentifyFailure::kUnknown);
+}
+
+TEST(Identify, FailureNames) {
+  EXPECT_EQ(to_string(IdentifyFailure::kMalformed), "malformed_key");
+  EXPECT_EQ(to_string(IdentifyFailure::kUnknown), "unknown_key");
+}
+
 TEST(RequestId, EchoesPlainIdsAndReplacesOthers) {
   EXPECT_EQ(request_id_for({{"x-request-id", "abc-123_x.y"}}), "abc-123_x.y");
   auto fresh = request_id_for({{"x-request-id", "has space"}});

@@ -8,10 +8,60 @@
 namespace relay::crypto {
 namespace {
 
+// Issued before checksummed keys (crk_ + base64url of 32 bytes); still accepted.
+constexpr std::string_view kLegacyKey = "crk_Ab-_0123456789abcdefghijklmnopqrstuvwxyzABC";
+
 TEST(RelayKey, Format) {
   const std::string key = generate_relay_key();
-  EXPECT_EQ(key.size(), 47u);
-  EXPECT_TRUE(std::regex_match(key, std::regex("^crk_[A-Za-z0-9_-]{43}$"))) << key;
+  EXPECT_EQ(key.size(), 53u);
+  EXPECT_TRUE(std::regex_match(key, std::regex("^crk_[0-9A-Za-z]{49}$"))) << key;
+}
+
+TEST(RelayKey, GeneratedTokenIsWellFormedForItsOwnPrefix) {
+  for (std::string_view prefix : {"crk_", "cra_", "x", ""}) {
+    const std::string token = generate_token(prefix);
+    EXPECT_EQ(token.size(), prefix.size() + 49);
+    EXPECT_TRUE(token_well_formed(token, prefix)) << token;
+  }
+  EXPECT_FALSE(token_well_formed(generate_token("cra_"), "crk_"));
+  EXPECT_EQ(relay_key_shape(generate_relay_key()), RelayKeyShape::kChecksummed);
+}
+
+// Computed independently (Python: zlib.crc32, base62 0-9A-Za-z, most significant digit first).
+TEST(RelayKey, ChecksumKnownVector) {
+  EXPECT_TRUE(token_well_formed("crk_00000000000000000000000000000000000000000000AiatK", "crk_"));
+  EXPECT_FALSE(token_well_formed("crk_00000000000000000000000000000000000000000000AiatL", "crk_"));
+}
+
+TEST(RelayKey, AnyChangedCharacterFailsTheChecksum) {
+  const std::string key = generate_relay_key();
+  for (std::size_t i = kRelayKeyPrefix.size(); i < key.size(); ++i) {
+    std::string changed = key;
+    changed[i] = changed[i] == 'a' ? 'b' : 'a';
+    EXPECT_FALSE(token_well_formed(changed, kRelayKeyPrefix)) << "position " << i;
+    EXPECT_EQ(relay_key_shape(changed), RelayKeyShape::kBadChecksum) << "position " << i;
+  }
+}
+
+TEST(RelayKey, WrongLengthOrAlphabetIsNotWellFormed) {
+  const std::string key = generate_relay_key();
+  EXPECT_FALSE(token_well_formed(key.substr(0, key.size() - 1), kRelayKeyPrefix));
+  EXPECT_FALSE(token_well_formed(key + "0", kRelayKeyPrefix));
+  std::string dashed = key;
+  dashed[10] = '-';
+  EXPECT_FALSE(token_well_formed(dashed, kRelayKeyPrefix));
+  EXPECT_FALSE(token_well_formed("", kRelayKeyPrefix));
+}
+
+TEST(RelayKey, LegacyKeysAreStillLookedUp) {
+  EXPECT_EQ(kLegacyKey.size(), kLegacyRelayKeySize);
+  EXPECT_EQ(relay_key_shape(kLegacyKey), RelayKeyShape::kLegacy);
+  EXPECT_EQ(key_prefix(kLegacyKey), "crk_Ab-_0123");
+  EXPECT_EQ(relay_key_shape("crk_not_a_real_key"), RelayKeyShape::kOther);
+  EXPECT_EQ(relay_key_shape("sk-proj-abcdefghijkl"), RelayKeyShape::kOther);
+  std::string not_base64 = std::string(kLegacyKey);
+  not_base64[20] = '+';
+  EXPECT_EQ(relay_key_shape(not_base64), RelayKeyShape::kOther);
 }
 
 TEST(RelayKey, Unique) {

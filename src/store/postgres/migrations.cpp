@@ -162,6 +162,27 @@ CREATE TRIGGER egresses_changed
   AFTER INSERT OR DELETE OR UPDATE OF name, account_id, url, endpoint, region, ca_file
   ON egresses FOR EACH ROW EXECUTE FUNCTION config_changed();
 )sql"},
+    // Admin API (issue 9, docs/admin-api.md): as SQLite migration 9 (the same number, so that
+    // the two schemas are easy to compare): admin tokens as SHA-256, and the audit log.
+    {9, R"sql(
+CREATE TABLE admin_tokens (
+  id         TEXT COLLATE "C" PRIMARY KEY,
+  name       TEXT COLLATE "C" NOT NULL UNIQUE,
+  token_hash TEXT   NOT NULL UNIQUE,
+  last4      TEXT   NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE audit_log (
+  id      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at_ms   BIGINT NOT NULL,
+  actor   TEXT   NOT NULL,
+  action  TEXT   NOT NULL,
+  target  TEXT   NOT NULL,
+  outcome TEXT   NOT NULL,
+  details TEXT   NOT NULL
+);
+CREATE INDEX audit_log_at_ms ON audit_log (at_ms);
+)sql"},
 };
 
 }  // namespace

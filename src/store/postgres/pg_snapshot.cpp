@@ -2,6 +2,7 @@
 #include "store/config_rules.hpp"
 #include "store/postgres/config_rows.hpp"
 #include "store/postgres/pg_config_store.hpp"
+#include "store/reseal.hpp"
 
 namespace relay::store {
 
@@ -12,6 +13,9 @@ SnapshotPtr PgConfigStore::load_snapshot() {
   // the state read, whatever other nodes commit meanwhile.
   conn_.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   snap->version = change_token();
+  const pg::Result check =
+      conn_.exec("SELECT encode(value, 'hex') FROM meta WHERE key = 'master_key_check'");
+  if (check.rows() == 1) require_current_master_key(*box_, pg::from_hex(check.text(0, 0)));
 
   const pg::Result keys = conn_.exec(
       "SELECT k.key_hash, k.id, t.id, t.name, t.enabled, k.expires_at, k.revoked_at IS NOT NULL, "

@@ -245,6 +245,28 @@ SELECT CASE WHEN start_ms < -62167219200000 THEN '0000-01-01'
        SUM(reasoning_tokens), SUM(bytes_in), SUM(bytes_out)
 FROM usage_records GROUP BY 1, 2, 3, 4, 5;
 )sql"},
+    // Admin API (issue 9, docs/admin-api.md): named admin tokens, stored only as SHA-256
+    // (revoking deletes the row), and the audit log of every admin change. Neither is config:
+    // no config_version trigger, so serve does not reload on them. Same number in PostgreSQL.
+    {9, R"sql(
+CREATE TABLE admin_tokens (
+  id         TEXT    PRIMARY KEY,
+  name       TEXT    NOT NULL UNIQUE,
+  token_hash TEXT    NOT NULL UNIQUE,
+  last4      TEXT    NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE audit_log (
+  id      INTEGER PRIMARY KEY,
+  at_ms   INTEGER NOT NULL,
+  actor   TEXT    NOT NULL,
+  action  TEXT    NOT NULL,
+  target  TEXT    NOT NULL,
+  outcome TEXT    NOT NULL,
+  details TEXT    NOT NULL
+);
+CREATE INDEX audit_log_at_ms ON audit_log(at_ms);
+)sql"},
 };
 
 int max_applied(sqlite3* db) {

@@ -5,6 +5,7 @@
 
 #include "base/unix_time.hpp"
 #include "crypto/relay_key.hpp"
+#include "store/reseal.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/limit_columns.hpp"
 #include "store/sqlite/statement.hpp"
@@ -249,6 +250,8 @@ SnapshotPtr SqliteConfigStore::load_snapshot() {
   Transaction tx(db_, Transaction::Mode::kDeferred);
   // Read inside the transaction, so the version names exactly the state read below.
   snap->version = change_token();
+  Stmt check(db_, "SELECT value FROM store_meta WHERE key = 'master_key_check'");
+  if (check.step()) require_current_master_key(*box_, check.text(0));
   Stmt keys(db_,
             "SELECT k.key_hash, k.id, t.id, t.name, t.enabled, k.expires_at, k.revoked_at, "
             "t.rps, t.rpm, t.concurrency, t.daily_requests, t.daily_tokens, t.monthly_tokens, "
