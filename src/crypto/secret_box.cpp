@@ -64,16 +64,7 @@ std::string errno_text() {
 // Writes a fresh key to a private temp file and link()s it into place, so a concurrent
 // first run never reads a half-written key: link() fails with EEXIST if another won.
 void create_key_file(const std::string& path) {
-  unsigned char raw[SecretBox::kKeySize];
-  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
-  static const char* digits = "0123456789abcdef";
-  std::string text;
-  for (unsigned char b : raw) {
-    text.push_back(digits[b >> 4]);
-    text.push_back(digits[b & 15]);
-  }
-  text.push_back('\n');
-  OPENSSL_cleanse(raw, sizeof raw);
+  std::string text = generate_master_key_text();
 
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
