@@ -44,16 +44,12 @@ std::unique_ptr<store::CounterSnapshotStore> Globals::open_counter_snapshot_stor
   return store::open_counter_snapshot_store(cfg);
 }
 
-namespace {
-
 // Bytes that do not continue a UTF-8 sequence, so "→" counts as one column.
-std::size_t display_width(const std::string& s) {
+std::size_t display_width(std::string_view s) {
   std::size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
   return n;
 }
-
-}  // namespace
 
 void print_table(const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows) {

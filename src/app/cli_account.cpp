@@ -18,7 +18,7 @@ using admin::normalize_base_url;
 using admin::parse_models;
 using admin::trim;
 
-struct AddOpts {
+struct AccountAddOpts {
   std::string name, base_url, key_env, key_file, models, ca_file;
   int weight = 1;
   int max_concurrency = 0;
@@ -31,7 +31,7 @@ struct SetOpts {
 };
 
 // Read once and never echoed: errors name the variable or file, not its content.
-std::string read_credential(const AddOpts& o) {
+std::string read_credential(const AccountAddOpts& o) {
   std::string raw;
   if (!o.key_env.empty()) {
     const char* v = std::getenv(o.key_env.c_str());
@@ -50,7 +50,7 @@ std::string read_credential(const AddOpts& o) {
   return cred;
 }
 
-int account_add(const Globals& g, const AddOpts& o) {
+int account_add(const Globals& g, const AccountAddOpts& o) {
   store::NewAccount a;
   a.name = o.name;
   a.base_url = normalize_base_url(o.base_url);
@@ -90,7 +90,7 @@ void add_account_commands(CLI::App& app, Globals& g) {
   auto* account = app.add_subcommand("account", "Manage upstream accounts (provider credentials)");
   account->require_subcommand(1);
 
-  auto o = std::make_shared<AddOpts>();
+  auto o = std::make_shared<AccountAddOpts>();
   auto* add = account->add_subcommand("add", "Add an upstream account");
   add->add_option("NAME", o->name, "Account name: [A-Za-z0-9][A-Za-z0-9._-]{0,63}")->required();
   add->add_option("--base-url", o->base_url, "Provider base URL, e.g. https://api.openai.com/v1")

@@ -17,7 +17,7 @@ namespace {
 
 namespace verify = egress_verify;
 
-struct AddOpts {
+struct EgressAddOpts {
   std::string name, url, url_env, account, region, ca_file;
 };
 
@@ -29,7 +29,7 @@ struct VerifyOpts {
 
 using admin::absolute_readable;
 
-int egress_add(const Globals& g, const AddOpts& o) {
+int egress_add(const Globals& g, const EgressAddOpts& o) {
   store::NewEgress e{o.name, o.url, o.account, o.region, ""};
   if (!o.url_env.empty()) {
     const char* v = std::getenv(o.url_env.c_str());
@@ -149,7 +149,7 @@ void add_egress_commands(CLI::App& app, Globals& g) {
       app.add_subcommand("egress", "Manage egresses: forward proxies pinned to one account each");
   egress->require_subcommand(1);
 
-  auto o = std::make_shared<AddOpts>();
+  auto o = std::make_shared<EgressAddOpts>();
   auto* add = egress->add_subcommand("add", "Add an egress to an account");
   add->add_option("NAME", o->name, "Egress name: [A-Za-z0-9][A-Za-z0-9._-]{0,63}")->required();
   auto* url = add->add_option("--url", o->url,

@@ -3,10 +3,12 @@
 #include <CLI/CLI.hpp>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "app/config.hpp"
@@ -73,6 +75,8 @@ std::string compact_limits(const store::TenantLimits& l);
 void print_limits_and_usage(const Globals& g, const std::string& scope,
                             const store::TenantLimits& l);
 
+// Columns a text takes on a terminal: UTF-8 characters, not bytes.
+std::size_t display_width(std::string_view s);
 // Left-aligned columns on stdout; widths count UTF-8 characters, not bytes.
 void print_table(const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);

@@ -111,12 +111,6 @@ std::string printable(std::string_view s) {
   return out;
 }
 
-std::size_t display_width(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 // The group left-aligned, numbers right-aligned; a TOTAL line when there is any row. Exact
 // values are what csv and json are for.
 void print_usage_table(const std::string& by, const std::vector<store::UsageTotals>& rows) {
