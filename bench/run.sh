@@ -93,6 +93,9 @@ start_target() { # name -> sets PORT, PID (0 for direct), HDRS (loadgen header a
 [server]
 listen = "127.0.0.1:$PROXY_PORT"
 threads = 1
+# W4's 9,000 streams all come from 127.0.0.1: the per-address default (256) would refuse most.
+max_connections = 9200
+max_connections_per_ip = 9200
 [admin]
 listen = "127.0.0.1:$ADMIN_PORT"
 [store]

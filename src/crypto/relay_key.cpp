@@ -101,9 +101,12 @@ RelayKeyShape relay_key_shape(std::string_view key) {
 }
 
 std::string sha256_hex(std::string_view data) {
+  // Fetched once: with EVP_sha256() OpenSSL 3 looks the algorithm up in its provider store
+  // (locks and a hash lookup) on every digest, which cost more than hashing a key does.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1)
+  if (kSha256 == nullptr || EVP_Digest(data.data(), data.size(), md, &len, kSha256, nullptr) != 1)
     throw std::runtime_error("SHA-256 failed");
   return to_hex(md, len);
 }

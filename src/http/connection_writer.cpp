@@ -42,7 +42,10 @@ asio::awaitable<bool> ConnectionWriter::write(asio::const_buffer a, asio::const_
     abort();
     co_return false;
   }
-  std::array<asio::const_buffer, 3> bufs{a, b, c};
+  // The held head moves into this frame: it goes out with this write or not at all.
+  const std::string head = std::move(held_head_);
+  held_head_.clear();
+  std::array<asio::const_buffer, 4> bufs{asio::buffer(head), a, b, c};
   deadline_.arm(limits_.send_timeout);
   auto started = std::chrono::steady_clock::now();
   auto [ec, n] = co_await asio::async_write(stream_, bufs, asio::as_tuple(asio::use_awaitable));
@@ -71,6 +74,20 @@ bool ConnectionWriter::too_slow() const {
 }
 
 asio::awaitable<bool> ConnectionWriter::send_head(const ResponseHead& head) {
+  held_head_ = head_bytes(head);
+  co_return co_await write({});
+}
+
+void ConnectionWriter::hold_head(const ResponseHead& head) {
+  held_head_ = head_bytes(head);
+}
+
+asio::awaitable<bool> ConnectionWriter::flush() {
+  if (held_head_.empty()) co_return ok_;
+  co_return co_await write({});
+}
+
+std::string ConnectionWriter::head_bytes(const ResponseHead& head) {
   std::string out;
   out.reserve(256);
   out += http10_ ? "HTTP/1.0 " : "HTTP/1.1 ";
@@ -95,11 +112,11 @@ asio::awaitable<bool> ConnectionWriter::send_head(const ResponseHead& head) {
   if (!keep_alive_) out += "connection: close\r\n";
   out += "\r\n";
   head_sent_ = true;
-  co_return co_await write(asio::buffer(out));
+  return out;
 }
 
 asio::awaitable<bool> ConnectionWriter::send_body(std::string_view data) {
-  if (data.empty()) co_return ok_;
+  if (data.empty()) co_return co_await flush();
   if (!chunked_) co_return co_await write(asio::buffer(data.data(), data.size()));
   char size_line[24];
   int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
@@ -109,7 +126,10 @@ asio::awaitable<bool> ConnectionWriter::send_body(std::string_view data) {
 
 asio::awaitable<bool> ConnectionWriter::finish() {
   stop_watching();
-  if (chunked_ && ok_) co_await write(asio::buffer("0\r\n\r\n", 5));
+  if (chunked_ && ok_)
+    co_await write(asio::buffer("0\r\n\r\n", 5));
+  else
+    co_await flush();
   finished_ = ok_;
   co_return ok_;
 }
@@ -117,6 +137,7 @@ asio::awaitable<bool> ConnectionWriter::finish() {
 void ConnectionWriter::abort() {
   stop_watching();
   ok_ = false;
+  held_head_.clear();
   boost::system::error_code ignored;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   stream_.socket().close(ignored);

@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include "http/deadline.hpp"
 #include "http/response_writer.hpp"
@@ -23,6 +24,9 @@ class ConnectionWriter final : public ResponseWriter {
   ~ConnectionWriter() override { stop_watching(); }
 
   boost::asio::awaitable<bool> send_head(const ResponseHead& head) override;
+  void hold_head(const ResponseHead& head) override;
+  boost::asio::awaitable<bool> flush() override;
+  bool head_held() const override { return !held_head_.empty(); }
   boost::asio::awaitable<bool> send_body(std::string_view data) override;
   boost::asio::awaitable<bool> finish() override;
   void abort() override;
@@ -41,6 +45,8 @@ class ConnectionWriter final : public ResponseWriter {
   static void watch_later(boost::asio::ip::tcp::socket& sock, const std::shared_ptr<Watch>& w);
   void note_write(std::size_t bytes, std::chrono::steady_clock::duration took);
   bool too_slow() const;
+  std::string head_bytes(const ResponseHead& head);
+  // Writes a, b and c, after the held head if there is one.
   boost::asio::awaitable<bool> write(boost::asio::const_buffer a, boost::asio::const_buffer b = {},
                                      boost::asio::const_buffer c = {});
 
@@ -57,6 +63,7 @@ class ConnectionWriter final : public ResponseWriter {
   bool ok_ = true;
   bool finished_ = false;
   std::shared_ptr<Watch> watch_;
+  std::string held_head_;
 };
 
 }  // namespace relay::http

@@ -16,6 +16,13 @@ class ResponseWriter {
   // Status line and headers. Body framing: content_length set -> fixed, else chunked.
   // Each call returns false once the client is gone.
   virtual boost::asio::awaitable<bool> send_head(const ResponseHead& head) = 0;
+  // Like send_head, but the head goes out in one write with what follows it (send_body, finish
+  // or flush): one system call per response instead of two when the body is already at hand.
+  // Not for a head whose body may be long in coming: the client would wait for the head too.
+  virtual void hold_head(const ResponseHead& head) = 0;
+  // Writes a held head now, if there is one.
+  virtual boost::asio::awaitable<bool> flush() = 0;
+  virtual bool head_held() const = 0;
   virtual boost::asio::awaitable<bool> send_body(std::string_view data) = 0;
   // Ends the body cleanly (the last chunk for chunked framing).
   virtual boost::asio::awaitable<bool> finish() = 0;

@@ -1,6 +1,5 @@
 #include "relay/admit.hpp"
 
-#include <openssl/rand.h>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "base/unix_time.hpp"
+#include "crypto/id_random.hpp"
 #include "relay/quota_alerts.hpp"
 
 namespace relay {
@@ -34,15 +34,7 @@ std::tm utc_tm(std::int64_t now_ms) {
 }
 
 std::string lease_id() {
-  unsigned char raw[8];
-  RAND_bytes(raw, sizeof raw);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : raw) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  return crypto::id_random_hex(8);
 }
 
 }  // namespace

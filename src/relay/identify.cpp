@@ -1,10 +1,10 @@
 #include "relay/identify.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include <cctype>
 
+#include "crypto/id_random.hpp"
 #include "crypto/relay_key.hpp"
 
 namespace relay {
@@ -99,15 +99,7 @@ std::string request_id_for(const http::Headers& headers) {
                         c == '.' || c == ':');
     if (plain) return *id;
   }
-  unsigned char raw[12];
-  RAND_bytes(raw, sizeof raw);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "req_";
-  for (unsigned char b : raw) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  return "req_" + crypto::id_random_hex(12);
 }
 
 }  // namespace relay

@@ -223,7 +223,7 @@ asio::awaitable<void> respond_error(RequestContext& ctx, http::ResponseWriter& o
     head.headers.push_back({"retry-after", std::to_string(std::max(1, retry_after_s))});
   head.content_length = body.size();
   ctx.bytes_out += static_cast<std::int64_t>(body.size());
-  if (!co_await out.send_head(head)) co_return;
+  out.hold_head(head);  // head and body in one write: a refusal costs one system call
   ctx.first_byte = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - ctx.started);
   record_once(ctx);  // before the body, which completes the response (record.hpp)

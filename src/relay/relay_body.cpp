@@ -93,7 +93,12 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
     client_gone = true;
     t.cancel();
   });
-  if (!co_await out.send_head(head)) client_gone = true;
+  // Body bytes already here (a whole small answer usually comes in one read with its head):
+  // head and body leave in one write. Otherwise the head goes now, not after the first event.
+  if (!held.empty() || t.has_body())
+    out.hold_head(head);
+  else if (!co_await out.send_head(head))
+    client_gone = true;
   ctx.first_byte = std::chrono::duration_cast<milliseconds>(Clock::now() - ctx.started);
   if (!client_gone && !held.empty()) {
     std::string& data = for_client(held);
@@ -129,6 +134,12 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
         before_send(filtered.size());
         if (!filtered.empty() && !co_await out.send_body(filtered)) client_gone = true;
       }
+      break;
+    }
+    // Everything at hand went out; a head still held (its body filtered to nothing) must not
+    // wait for the next bytes from upstream.
+    if (out.head_held() && !co_await out.flush()) {
+      client_gone = true;
       break;
     }
     auto deadline = t.last_progress() + idle;

@@ -62,7 +62,26 @@ CurlMulti::CurlMulti(asio::io_context& io) : io_(io) {
   for (auto& shard : shards_) shard = std::make_unique<Shard>(io);
 }
 
-CurlMulti::~CurlMulti() = default;
+CurlMulti::~CurlMulti() {
+  for (CURL* easy : spare_easy_) curl_easy_cleanup(easy);
+}
+
+CURL* CurlMulti::take_easy() {
+  if (spare_easy_.empty()) return curl_easy_init();
+  CURL* easy = spare_easy_.back();
+  spare_easy_.pop_back();
+  return easy;
+}
+
+void CurlMulti::give_back_easy(CURL* easy) {
+  if (easy == nullptr) return;
+  if (spare_easy_.size() >= kSpareEasy) {
+    curl_easy_cleanup(easy);
+    return;
+  }
+  curl_easy_reset(easy);
+  spare_easy_.push_back(easy);
+}
 
 std::size_t CurlMulti::add(CURL* easy) {
   std::size_t best = 0;

@@ -8,7 +8,7 @@ namespace relay::upstream {
 
 Transfer::Transfer(CurlMulti& multi, const UpstreamRequest& req, const TransferOptions& opt)
     : multi_(multi),
-      easy_(curl_easy_init()),
+      easy_(multi.take_easy()),
       signal_(multi.io()),
       buffer_limit_(opt.buffer_bytes),
       last_progress_(std::chrono::steady_clock::now()) {
@@ -27,6 +27,7 @@ Transfer::Transfer(CurlMulti& multi, const UpstreamRequest& req, const TransferO
     if (!req.proxy_ca_file.empty())
       curl_easy_setopt(easy_, CURLOPT_PROXY_CAINFO, req.proxy_ca_file.c_str());
   }
+  connect_only_ = req.connect_only;
   if (req.connect_only) curl_easy_setopt(easy_, CURLOPT_CONNECT_ONLY, 1L);
   curl_easy_setopt(easy_, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &Transfer::on_header_cb);
@@ -65,7 +66,12 @@ Transfer::Transfer(CurlMulti& multi, const UpstreamRequest& req, const TransferO
 
 Transfer::~Transfer() {
   if (attached_) multi_.remove(easy_, shard_);
-  curl_easy_cleanup(easy_);
+  // A CONNECT_ONLY handle keeps its connection past the transfer (curl_easy_reset would not
+  // close it): those (egress probes, not per request) are freed, never kept.
+  if (connect_only_)
+    curl_easy_cleanup(easy_);
+  else
+    multi_.give_back_easy(easy_);
   curl_slist_free_all(header_list_);
 }
 

@@ -76,6 +76,7 @@ class Transfer {
   bool done_ = false;
   bool cancelled_ = false;
   bool paused_ = false;
+  bool connect_only_ = false;
   CURLcode result_ = CURLE_OK;
   char error_buf_[CURL_ERROR_SIZE] = {};
   std::chrono::steady_clock::time_point last_progress_;

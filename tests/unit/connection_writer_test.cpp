@@ -1,0 +1,126 @@
+#include "http/connection_writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <string>
+
+namespace relay::http {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// A ConnectionWriter over the server end of a loopback connection; the test reads the client
+// end, so what it sees is exactly what a client would.
+class ConnectionWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    client.connect(acceptor.local_endpoint());
+    stream = std::make_unique<Stream>(acceptor.accept(), nullptr);
+    writer = std::make_unique<ConnectionWriter>(*stream, limits, /*keep_alive=*/true,
+                                                /*http10=*/false);
+  }
+
+  // Runs one coroutine on the writer to its end.
+  template <typename F>
+  void run(F body) {
+    auto done = asio::co_spawn(io, body(*writer, client), asio::use_future);
+    io.run();
+    io.restart();
+    done.get();
+  }
+
+  // Everything the client has received once the server end is closed.
+  std::string received() {
+    writer.reset();
+    stream.reset();
+    std::string all;
+    boost::system::error_code ec;
+    asio::read(client, asio::dynamic_buffer(all), ec);
+    return all;
+  }
+
+  static ResponseHead head(std::optional<std::size_t> length) {
+    ResponseHead h;
+    h.headers.push_back({"content-type", "application/json"});
+    h.content_length = length;
+    return h;
+  }
+
+  asio::io_context io;
+  tcp::socket client{io};
+  SessionLimits limits;
+  std::unique_ptr<Stream> stream;
+  std::unique_ptr<ConnectionWriter> writer;
+};
+
+TEST_F(ConnectionWriterTest, HeldHeadGoesOutBeforeTheBody) {
+  run([](ConnectionWriter& w, tcp::socket& client) -> asio::awaitable<void> {
+    w.hold_head(head(2));
+    EXPECT_TRUE(w.head_sent());
+    EXPECT_TRUE(w.head_held());
+    asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(20));
+    co_await pause.async_wait(asio::use_awaitable);
+    EXPECT_EQ(client.available(), 0u);  // held: nothing written yet
+    EXPECT_TRUE(co_await w.send_body("{}"));
+    EXPECT_FALSE(w.head_held());
+    EXPECT_TRUE(co_await w.finish());
+  });
+  EXPECT_EQ(received(),
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}");
+}
+
+TEST_F(ConnectionWriterTest, HeldHeadOfAChunkedBodyPrecedesTheFirstChunk) {
+  run([](ConnectionWriter& w, tcp::socket&) -> asio::awaitable<void> {
+    w.hold_head(head(std::nullopt));
+    EXPECT_TRUE(co_await w.send_body("data: 1\n\n"));
+    EXPECT_TRUE(co_await w.finish());
+  });
+  EXPECT_EQ(received(),
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n"
+            "\r\n9\r\ndata: 1\n\n\r\n0\r\n\r\n");
+}
+
+TEST_F(ConnectionWriterTest, FlushAndFinishWriteAHeldHeadWithNoBody) {
+  run([](ConnectionWriter& w, tcp::socket&) -> asio::awaitable<void> {
+    w.hold_head(head(0));
+    EXPECT_TRUE(co_await w.send_body(""));  // nothing to send: still writes the head
+    EXPECT_FALSE(w.head_held());
+    EXPECT_TRUE(co_await w.flush());  // nothing held: writes nothing
+    EXPECT_TRUE(co_await w.finish());
+  });
+  EXPECT_EQ(received(),
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 0\r\n\r\n");
+}
+
+TEST_F(ConnectionWriterTest, FinishWritesAHeldHead) {
+  run([](ConnectionWriter& w, tcp::socket&) -> asio::awaitable<void> {
+    w.hold_head(head(0));
+    EXPECT_TRUE(co_await w.finish());
+    EXPECT_TRUE(w.reusable());
+  });
+  EXPECT_EQ(received(),
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 0\r\n\r\n");
+}
+
+TEST_F(ConnectionWriterTest, AbortDropsAHeldHead) {
+  run([](ConnectionWriter& w, tcp::socket&) -> asio::awaitable<void> {
+    w.hold_head(head(5));
+    w.abort();
+    EXPECT_FALSE(w.head_held());
+    EXPECT_FALSE(co_await w.send_body("hello"));
+    co_return;
+  });
+  EXPECT_EQ(received(), "");
+}
+
+}  // namespace
+}  // namespace relay::http
