@@ -39,21 +39,4 @@ void id_random_bytes(unsigned char* out, std::size_t n) {
   }
 }
 
-std::string id_random_hex(std::size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  unsigned char chunk[32];
-  std::size_t at = 0;
-  while (n > 0) {
-    const std::size_t take = std::min(n, sizeof chunk);
-    id_random_bytes(chunk, take);
-    for (std::size_t i = 0; i < take; ++i) {
-      out[at++] = kHex[chunk[i] >> 4];
-      out[at++] = kHex[chunk[i] & 15];
-    }
-    n -= take;
-  }
-  return out;
-}
-
 }  // namespace relay::crypto

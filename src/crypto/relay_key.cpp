@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "crypto/id_random.hpp"
+
 namespace relay::crypto {
 namespace {
 
@@ -20,14 +22,11 @@ constexpr std::string_view kBase62 =
 constexpr std::string_view kBase64Url =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-std::string to_hex(const unsigned char* p, std::size_t n) {
-  std::string out;
-  out.reserve(2 * n);
+void append_hex(std::string& out, const unsigned char* p, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     out.push_back(kHex[p[i] >> 4]);
     out.push_back(kHex[p[i] & 15]);
   }
-  return out;
 }
 
 void random_bytes(unsigned char* p, std::size_t n) {
@@ -108,7 +107,10 @@ std::string sha256_hex(std::string_view data) {
   unsigned int len = 0;
   if (kSha256 == nullptr || EVP_Digest(data.data(), data.size(), md, &len, kSha256, nullptr) != 1)
     throw std::runtime_error("SHA-256 failed");
-  return to_hex(md, len);
+  std::string out;
+  out.reserve(std::size_t{2} * len);
+  append_hex(out, md, len);
+  return out;
 }
 
 std::string key_prefix(std::string_view key) {
@@ -118,9 +120,16 @@ std::string key_prefix(std::string_view key) {
 }
 
 std::string random_hex(std::size_t n_bytes) {
-  std::vector<unsigned char> raw(n_bytes);
-  random_bytes(raw.data(), raw.size());
-  return to_hex(raw.data(), raw.size());
+  std::string out;
+  out.reserve(2 * n_bytes);
+  unsigned char chunk[32];
+  while (n_bytes > 0) {
+    const std::size_t take = std::min(n_bytes, sizeof chunk);
+    id_random_bytes(chunk, take);
+    append_hex(out, chunk, take);
+    n_bytes -= take;
+  }
+  return out;
 }
 
 }  // namespace relay::crypto

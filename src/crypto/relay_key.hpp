@@ -45,7 +45,8 @@ std::string sha256_hex(std::string_view data);
 // yields "" so that a foreign secret pasted by mistake is never echoed.
 std::string key_prefix(std::string_view key);
 
-// Random lowercase hex of n_bytes bytes (2*n_bytes characters), for public ids.
+// Random lowercase hex of n_bytes bytes (2*n_bytes characters), for public ids: key ids, request
+// ids, lease ids. The bytes come from the per-thread pool of id_random.hpp.
 std::string random_hex(std::size_t n_bytes);
 
 }  // namespace relay::crypto

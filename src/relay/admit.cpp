@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "base/unix_time.hpp"
-#include "crypto/id_random.hpp"
+#include "crypto/relay_key.hpp"
 #include "relay/quota_alerts.hpp"
 
 namespace relay {
@@ -34,7 +34,7 @@ std::tm utc_tm(std::int64_t now_ms) {
 }
 
 std::string lease_id() {
-  return crypto::id_random_hex(8);
+  return crypto::random_hex(8);
 }
 
 }  // namespace

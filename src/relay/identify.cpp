@@ -4,7 +4,6 @@
 
 #include <cctype>
 
-#include "crypto/id_random.hpp"
 #include "crypto/relay_key.hpp"
 
 namespace relay {
@@ -99,7 +98,7 @@ std::string request_id_for(const http::Headers& headers) {
                         c == '.' || c == ':');
     if (plain) return *id;
   }
-  return "req_" + crypto::id_random_hex(12);
+  return "req_" + crypto::random_hex(12);
 }
 
 }  // namespace relay

@@ -1,4 +1,5 @@
 #include "crypto/id_random.hpp"
+#include "crypto/relay_key.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +16,7 @@ namespace {
 
 TEST(IdRandom, HexHasTwoLowerCaseDigitsPerByte) {
   for (std::size_t n : {0u, 1u, 8u, 12u, 33u, 1000u}) {
-    const std::string id = id_random_hex(n);
+    const std::string id = random_hex(n);
     EXPECT_EQ(id.size(), 2 * n);
     EXPECT_TRUE(std::regex_match(id, std::regex("^[0-9a-f]*$"))) << id;
   }
@@ -25,7 +26,7 @@ TEST(IdRandom, HexHasTwoLowerCaseDigitsPerByte) {
 // same bytes twice, or the zeroed bytes left behind, would show up as a repeat.
 TEST(IdRandom, IdsDoNotRepeatAcrossRefills) {
   std::set<std::string> seen;
-  for (int i = 0; i < 5000; ++i) EXPECT_TRUE(seen.insert(id_random_hex(12)).second);
+  for (int i = 0; i < 5000; ++i) EXPECT_TRUE(seen.insert(random_hex(12)).second);
 }
 
 // 8 zero bytes in a row from a CSPRNG: about 2^-64 per position; a stretch the pool failed to
@@ -54,8 +55,8 @@ TEST(IdRandom, BytesAreFilledAllThrough) {
 TEST(IdRandom, ThreadsGetDifferentBytes) {
   std::string a;
   std::string b;
-  std::thread ta([&] { a = id_random_hex(32); });
-  std::thread tb([&] { b = id_random_hex(32); });
+  std::thread ta([&] { a = random_hex(32); });
+  std::thread tb([&] { b = random_hex(32); });
   ta.join();
   tb.join();
   EXPECT_NE(a, b);
