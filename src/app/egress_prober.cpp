@@ -21,7 +21,7 @@ namespace {
 using InFlight = std::unordered_set<std::int64_t>;
 
 asio::awaitable<void> probe_egress(const Config& cfg, pool::EgressPool& egresses,
-                                   upstream::CurlMulti& multi, store::SnapshotPtr snap,
+                                   upstream::Client& upstreams, store::SnapshotPtr snap,
                                    const store::SnapshotAccount& account,
                                    const store::SnapshotEgress& egress,
                                    std::shared_ptr<InFlight> in_flight, PipelineStats& stats) {
@@ -33,7 +33,7 @@ asio::awaitable<void> probe_egress(const Config& cfg, pool::EgressPool& egresses
   up.headers.clear();  // nothing is sent; the credential stays home
   up.connect_only = true;
   const std::int64_t timeout_ms = cfg.egress.probe_timeout_ms;
-  upstream::Transfer t(multi, up, upstream::TransferOptions{timeout_ms, 1024});
+  upstream::Transfer t(upstreams, up, upstream::TransferOptions{timeout_ms, 1024});
   t.start();
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!t.done() && Clock::now() < deadline) {
@@ -43,7 +43,7 @@ asio::awaitable<void> probe_egress(const Config& cfg, pool::EgressPool& egresses
   if (!t.done()) {
     t.cancel();
     egresses.record(egress.id, false, "probe: no tunnel within the probe timeout");
-  } else if (t.result() == CURLE_OK) {
+  } else if (!t.failed()) {
     egresses.record(egress.id, true, {});
   } else {
     egresses.record(egress.id, false, "probe: " + t.error_text());
@@ -57,10 +57,10 @@ asio::awaitable<void> probe_egress(const Config& cfg, pool::EgressPool& egresses
 
 asio::awaitable<void> run_egress_prober(const Config& cfg, pool::EgressPool& egresses,
                                         store::SnapshotSource& snapshots,
-                                        upstream::CurlMulti& multi, PipelineStats& stats,
+                                        upstream::Client& upstreams, PipelineStats& stats,
                                         const bool& stopping) {
   if (cfg.egress.probe_interval_ms <= 0) co_return;
-  asio::steady_timer timer(multi.io());
+  asio::steady_timer timer(upstreams.io());
   auto in_flight = std::make_shared<InFlight>();
   while (!stopping) {
     timer.expires_after(std::chrono::milliseconds(cfg.egress.probe_interval_ms));
@@ -73,7 +73,8 @@ asio::awaitable<void> run_egress_prober(const Config& cfg, pool::EgressPool& egr
         if (!in_flight->insert(e.id).second) continue;  // the last probe is still out
         // Counted like a request, so that shutdown drains it.
         stats.active.fetch_add(1);
-        asio::co_spawn(multi.io(), probe_egress(cfg, egresses, multi, snap, a, e, in_flight, stats),
+        asio::co_spawn(upstreams.io(),
+                       probe_egress(cfg, egresses, upstreams, snap, a, e, in_flight, stats),
                        asio::detached);
       }
     }

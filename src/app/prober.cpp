@@ -16,7 +16,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-asio::awaitable<pool::AttemptOutcome> probe_once(const Config& cfg, upstream::CurlMulti& multi,
+asio::awaitable<pool::AttemptOutcome> probe_once(const Config& cfg, upstream::Client& upstreams,
                                                  const store::SnapshotAccount& account,
                                                  const pool::EgressRoute& egress) {
   http::Request req;
@@ -25,7 +25,7 @@ asio::awaitable<pool::AttemptOutcome> probe_once(const Config& cfg, upstream::Cu
   req.headers = {{"accept", "application/json"}, {"user-agent", "codex-relay-probe"}};
   constexpr std::size_t kProbeBodyLimit = 64 * std::size_t{1024};
   upstream::TransferOptions topts{cfg.upstream.connect_timeout_ms, kProbeBodyLimit};
-  upstream::Transfer t(multi, build_upstream_request(req, account, &egress), topts);
+  upstream::Transfer t(upstreams, build_upstream_request(req, account, &egress), topts);
   t.start();
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::milliseconds(cfg.upstream.connect_timeout_ms);
@@ -58,9 +58,9 @@ asio::awaitable<pool::AttemptOutcome> probe_once(const Config& cfg, upstream::Cu
 
 asio::awaitable<void> run_prober(const Config& cfg, pool::AccountPool& pool,
                                  pool::EgressPool& egresses, store::SnapshotSource& snapshots,
-                                 upstream::CurlMulti& multi, PipelineStats& stats,
+                                 upstream::Client& upstreams, PipelineStats& stats,
                                  const bool& stopping) {
-  asio::steady_timer timer(multi.io());
+  asio::steady_timer timer(upstreams.io());
   while (!stopping) {
     timer.expires_after(cfg.pool.probe_interval);
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -84,7 +84,7 @@ asio::awaitable<void> run_prober(const Config& cfg, pool::AccountPool& pool,
         continue;
       }
       stats.active.fetch_add(1);
-      auto outcome = co_await probe_once(cfg, multi, *account, *egress);
+      auto outcome = co_await probe_once(cfg, upstreams, *account, *egress);
       stats.active.fetch_sub(1);
       spdlog::info("probe account={} result={}", account->name, pool::to_string(outcome.failure));
       pool.record_probe(id, outcome, Clock::now());

@@ -10,7 +10,7 @@
 #include "pool/egress_pool.hpp"
 #include "relay/pipeline.hpp"
 #include "store/snapshot_source.hpp"
-#include "upstream/curl_multi.hpp"
+#include "upstream/client.hpp"
 
 namespace relay::app {
 
@@ -18,7 +18,7 @@ namespace relay::app {
 boost::asio::awaitable<void> run_prober(const Config& cfg, pool::AccountPool& pool,
                                         pool::EgressPool& egresses,
                                         store::SnapshotSource& snapshots,
-                                        upstream::CurlMulti& multi, PipelineStats& stats,
+                                        upstream::Client& upstreams, PipelineStats& stats,
                                         const bool& stopping);
 
 }  // namespace relay::app

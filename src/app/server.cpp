@@ -40,7 +40,7 @@
 #include "relay/quota_alerts.hpp"
 #include "relay/record.hpp"
 #include "store/store_factory.hpp"
-#include "upstream/curl_multi.hpp"
+#include "upstream/client.hpp"
 
 namespace relay::app {
 
@@ -48,17 +48,17 @@ namespace asio = boost::asio;
 
 namespace {
 
-// One io thread: its own io_context, listener, curl multi handle and pipeline, so a request
+// One io thread: its own io_context, listener, upstream connections and pipeline, so a request
 // lives on one thread from accept to settle and no request state is shared between threads.
 struct IoThread {
   IoThread(const Config& cfg, store::SnapshotSource& snapshots, pool::AccountPool& pool,
            pool::EgressPool& egresses, CounterBackend& backend, int index, PipelineStats& stats,
            PipelineSinks sinks)
-      : multi(io),
+      : upstreams(io),
         counters(backend.for_thread(io, index)),
-        pipeline(cfg, snapshots, pool, egresses, counters.store(), multi, stats, sinks) {}
+        pipeline(cfg, snapshots, pool, egresses, counters.store(), upstreams, stats, sinks) {}
   asio::io_context io{1};
-  upstream::CurlMulti multi;
+  upstream::Client upstreams;
   ThreadCounters counters;
   Pipeline pipeline;
   std::unique_ptr<Listener> listener;
@@ -290,11 +290,11 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   bool stopping = false;
   asio::co_spawn(
       threads.front()->io,
-      run_prober(cfg, pool, egresses, snapshots, threads.front()->multi, stats, stopping),
+      run_prober(cfg, pool, egresses, snapshots, threads.front()->upstreams, stats, stopping),
       asio::detached);
   asio::co_spawn(
       threads.front()->io,
-      run_egress_prober(cfg, egresses, snapshots, threads.front()->multi, stats, stopping),
+      run_egress_prober(cfg, egresses, snapshots, threads.front()->upstreams, stats, stopping),
       asio::detached);
   for (auto& t : threads) {
     t->listener->start();
@@ -354,7 +354,7 @@ int run_server(const Config& cfg, std::unique_ptr<store::ConfigStore> store) {
   recorder.flush();
   if (persister) persister->flush();
   if (stats.active.load() > 0) {
-    // Requests still in flight hold transfers on their thread's curl handle; tearing the
+    // Requests still in flight hold transfers on their thread's upstream client; tearing the
     // threads down under them is unsafe, and the process is about to exit anyway.
     spdlog::warn("{} requests still in flight after the drain window; exiting",
                  stats.active.load());

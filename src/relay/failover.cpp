@@ -106,7 +106,7 @@ asio::awaitable<std::optional<Committed>> route_and_forward(RequestContext& ctx,
     c.started = Clock::now();
     c.lease = std::move(sel.lease);
     c.transfer = std::make_unique<upstream::Transfer>(
-        deps.multi, build_upstream_request(req, *sel.account, &*egress), topts);
+        deps.upstreams, build_upstream_request(req, *sel.account, &*egress), topts);
     auto& t = *c.transfer;
     pool::AttemptOutcome o;
     auto failure = co_await send_upstream(t, out, ctx, ucfg);

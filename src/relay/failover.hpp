@@ -16,7 +16,7 @@
 #include "pool/egress_pool.hpp"
 #include "relay/context.hpp"
 #include "sse/stream_tap.hpp"
-#include "upstream/curl_multi.hpp"
+#include "upstream/client.hpp"
 #include "upstream/transfer.hpp"
 
 namespace relay {
@@ -36,7 +36,7 @@ struct ForwardDeps {
   const app::Config& cfg;
   pool::AccountPool& pool;
   pool::EgressPool& egresses;
-  upstream::CurlMulti& multi;
+  upstream::Client& upstreams;
 };
 
 // nullopt: the request is finished already (an error was sent, or the client left);

@@ -179,7 +179,7 @@ asio::awaitable<std::string> Pipeline::forward_admitted(http::Request& req,
 
   // 5. route and 6. forward: an account by health and affinity, the request to it; a failure
   // before the first byte goes back to route for another account (failover.cpp).
-  auto committed = co_await route_and_forward(ctx, req, out, {cfg_, pool_, egresses_, multi_});
+  auto committed = co_await route_and_forward(ctx, req, out, {cfg_, pool_, egresses_, upstreams_});
   if (!committed) co_return std::string();
   auto& transfer = *committed->transfer;
 
@@ -194,8 +194,7 @@ asio::awaitable<std::string> Pipeline::forward_admitted(http::Request& req,
                  std::chrono::steady_clock::now());
   if (ctx.usage.present)
     pool_.record_usage(ctx.account->id, ctx.usage.input_tokens, ctx.usage.cached_tokens);
-  co_return transfer.cancelled() || transfer.result() == CURLE_OK ? std::string()
-                                                                  : transfer.error_text();
+  co_return !transfer.failed() ? std::string() : transfer.error_text();
 }
 
 asio::awaitable<void> Pipeline::reject(ErrorCode code, const http::Request& partial,

@@ -12,7 +12,7 @@
 
 namespace relay {
 namespace upstream {
-class CurlMulti;
+class Client;
 }
 namespace pool {
 class AccountPool;
@@ -43,14 +43,14 @@ struct PipelineSinks {
 class Pipeline final : public http::RequestHandler {
  public:
   Pipeline(const app::Config& cfg, store::SnapshotSource& snapshots, pool::AccountPool& pool,
-           pool::EgressPool& egresses, limits::CounterStore& counters, upstream::CurlMulti& multi,
+           pool::EgressPool& egresses, limits::CounterStore& counters, upstream::Client& upstreams,
            PipelineStats& stats, PipelineSinks sinks = {})
       : cfg_(cfg),
         snapshots_(snapshots),
         pool_(pool),
         egresses_(egresses),
         counters_(counters),
-        multi_(multi),
+        upstreams_(upstreams),
         stats_(stats),
         sinks_(sinks) {}
 
@@ -69,7 +69,7 @@ class Pipeline final : public http::RequestHandler {
   pool::AccountPool& pool_;
   pool::EgressPool& egresses_;
   limits::CounterStore& counters_;
-  upstream::CurlMulti& multi_;
+  upstream::Client& upstreams_;
   PipelineStats& stats_;
   PipelineSinks sinks_;
 };

@@ -175,7 +175,7 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
     if (!tap.terminal_seen()) out.abort();
     co_return;
   }
-  const bool failed = idle_timeout || (t.result() != CURLE_OK);
+  const bool failed = idle_timeout || t.failed();
   const bool cut_short = responses && !tap.terminal_seen();
   if (!failed && !cut_short) {
     ctx.outcome = Outcome::kOk;

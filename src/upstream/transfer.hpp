@@ -1,13 +1,17 @@
 #pragma once
-// One upstream HTTP exchange on a CurlMulti. The relay's coroutine waits on `signal()`, which
-// is cancelled whenever something happens (headers, body bytes, completion); it then reads the
-// state. Body bytes queue up to a bound; above it the transfer pauses until the client catches
-// up, so a slow client never makes the relay buffer without end.
-#include <curl/curl.h>
-
+// One upstream HTTP/1.1 exchange. The relay's coroutine waits on `signal()`, which is cancelled
+// whenever something happens (headers, body bytes, completion); it then reads the state. Body
+// bytes queue up to a bound; above it the transfer stops reading until the client catches up,
+// so a slow client never makes the relay buffer without end.
+//
+// The exchange runs in a coroutine of its own on the Client's io_context, over a pooled
+// keep-alive connection or a new one (TCP, the egress tunnel, TLS). Its state is shared with
+// that coroutine, so destroying a Transfer mid-exchange is safe: it cancels, and the coroutine
+// ends on its own.
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -16,7 +20,7 @@
 
 namespace relay::upstream {
 
-class CurlMulti;
+class Client;
 
 struct TransferOptions {
   std::int64_t connect_timeout_ms = 10'000;
@@ -25,7 +29,7 @@ struct TransferOptions {
 
 class Transfer {
  public:
-  Transfer(CurlMulti& multi, const UpstreamRequest& request, const TransferOptions& options);
+  Transfer(Client& client, const UpstreamRequest& request, const TransferOptions& options);
   ~Transfer();
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
@@ -34,52 +38,34 @@ class Transfer {
   // Stops the exchange now and closes its connection; safe to call more than once.
   void cancel();
 
-  bool headers_ready() const { return headers_ready_; }
-  int status() const { return status_; }
-  const http::Headers& headers() const { return headers_; }
+  bool headers_ready() const;
+  int status() const;
+  const http::Headers& headers() const;
   std::optional<std::size_t> content_length() const;
 
-  bool has_body() const { return !buffer_.empty(); }
-  // Moves the queued body bytes out and resumes a paused transfer.
+  bool has_body() const;
+  // Moves the queued body bytes out and resumes reading if it had stopped.
   std::string take_body();
 
-  bool done() const { return done_; }
-  bool cancelled() const { return cancelled_; }
-  CURLcode result() const { return result_; }
-  bool timed_out() const { return result_ == CURLE_OPERATION_TIMEDOUT; }
-  // curl's description of a failure; may name the upstream host, never a credential.
+  bool done() const;
+  bool cancelled() const;
+  // Done, not cancelled, and not a complete response: error_text() says why.
+  bool failed() const;
+  // The connection (TCP, egress tunnel and TLS) was not up within connect_timeout_ms.
+  bool timed_out() const;
+  // Why it failed; may name the upstream or the egress by host:port, never a credential.
   std::string error_text() const;
-  std::chrono::steady_clock::time_point last_progress() const { return last_progress_; }
-  bool paused() const { return paused_; }
+  std::chrono::steady_clock::time_point last_progress() const;
+  // Waiting for the client to take the queued bytes: not reading from the upstream.
+  bool paused() const;
 
-  boost::asio::steady_timer& signal() { return signal_; }
+  boost::asio::steady_timer& signal();
 
-  // Called by CurlMulti when curl reports the transfer finished.
-  void on_done(CURLcode result);
+  struct State;  // shared with the exchange's coroutine (transfer_run.cpp)
 
  private:
-  static std::size_t on_header_cb(char* data, std::size_t size, std::size_t n, void* self);
-  static std::size_t on_write_cb(char* data, std::size_t size, std::size_t n, void* self);
-  void notify() { signal_.cancel(); }
-
-  CurlMulti& multi_;
-  CURL* easy_;
-  curl_slist* header_list_ = nullptr;
-  boost::asio::steady_timer signal_;
-  std::size_t buffer_limit_;
-  std::string buffer_;
-  http::Headers headers_;
-  int status_ = 0;
-  bool headers_ready_ = false;
-  std::size_t shard_ = 0;  // the CurlMulti shard it was added to
-  bool attached_ = false;
-  bool done_ = false;
-  bool cancelled_ = false;
-  bool paused_ = false;
-  bool connect_only_ = false;
-  CURLcode result_ = CURLE_OK;
-  char error_buf_[CURL_ERROR_SIZE] = {};
-  std::chrono::steady_clock::time_point last_progress_;
+  Client& client_;
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace relay::upstream
