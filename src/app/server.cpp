@@ -94,7 +94,7 @@ void raise_open_files_limit(std::size_t max_connections) {
     ::setrlimit(RLIMIT_NOFILE, &lim);
     ::getrlimit(RLIMIT_NOFILE, &lim);
   }
-  constexpr std::size_t kReserve = 1000;  // stores, logs, curl's connection cache, admin
+  constexpr std::size_t kReserve = 1000;  // stores, logs, idle upstream connections, admin
   if (lim.rlim_cur != RLIM_INFINITY && 2 * max_connections + kReserve > lim.rlim_cur)
     spdlog::warn(
         "server.max_connections {} may exceed the open-files limit {} (each connection can hold "

@@ -94,7 +94,7 @@ void WebhookSender::run() {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_PROXY, "");  // like every transfer of the relay's
+    curl_easy_setopt(h, CURLOPT_PROXY, "");  // never one from the *_proxy variables
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "codex-relay/" CODEX_RELAY_VERSION);

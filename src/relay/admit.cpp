@@ -102,6 +102,32 @@ std::string utc_month(std::int64_t now_ms) {
   return buf;
 }
 
+namespace {
+
+// The quota counters' period names and ends, formatted once a UTC day per thread rather than
+// per request (strftime and timegm were 1.5 % of the relay's CPU per small request).
+struct QuotaPeriods {
+  std::int64_t day_index = -1;
+  std::string day, month;
+  std::int64_t day_end_ms = 0, month_end_ms = 0;
+};
+
+const QuotaPeriods& quota_periods(std::int64_t now_ms) {
+  constexpr std::int64_t kDay = std::int64_t{86'400'000};
+  thread_local QuotaPeriods cached;
+  const std::int64_t index = now_ms >= 0 ? now_ms / kDay : (now_ms - kDay + 1) / kDay;
+  if (index != cached.day_index) {
+    cached.day_index = index;
+    cached.day = "day:" + utc_day(now_ms);
+    cached.month = "month:" + utc_month(now_ms);
+    cached.day_end_ms = utc_day_end_ms(now_ms);
+    cached.month_end_ms = utc_month_end_ms(now_ms);
+  }
+  return cached;
+}
+
+}  // namespace
+
 std::int64_t utc_day_end_ms(std::int64_t now_ms) {
   constexpr std::int64_t kDay = std::int64_t{86'400'000};
   return (now_ms / kDay + 1) * kDay;
@@ -203,8 +229,10 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
   const std::vector<RateLimiter> limiters = rate_limiters(scopes);
 
   // Quotas: checked here, charged at settle (tokens) or now (requests).
-  const std::string day = "day:" + utc_day(now_ms), month = "month:" + utc_month(now_ms);
-  const std::int64_t day_end = utc_day_end_ms(now_ms), month_end = utc_month_end_ms(now_ms);
+  const QuotaPeriods& periods = quota_periods(now_ms);
+  const std::string& day = periods.day;
+  const std::string& month = periods.month;
+  const std::int64_t day_end = periods.day_end_ms, month_end = periods.month_end_ms;
   struct Quota {
     std::int64_t store::TenantLimits::*limit;
     const std::string* period;

@@ -38,6 +38,7 @@ class TcpStream final : public ByteStream {
 
  private:
   boost::asio::ip::tcp::socket socket_;
+  bool drained_ = false;  // the last read emptied the socket
 };
 
 // Resolves `host` (an IP literal is used as is) and connects `socket` to the first address that

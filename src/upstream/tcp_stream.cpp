@@ -13,17 +13,28 @@ using asio::ip::tcp;
 // Waits until the socket is readable, then reads at once: the bytes land in `buf` only while
 // the caller runs, so callers may share one buffer per thread (transfer_run.cpp). asio's
 // async_read_some would fill it later, from the reactor, perhaps under another transfer's bytes.
+// After a read that did not fill the buffer the socket is known to be empty, so the next read
+// waits first rather than spend a system call on EAGAIN (asio's wait re-arms the edge-triggered
+// registration, so bytes that came in between are not missed). A wait may also wake with
+// nothing to read (an event older than the last read): the read then says EAGAIN, and it waits
+// again.
 asio::awaitable<std::size_t> TcpStream::read_some(asio::mutable_buffer buf,
                                                   boost::system::error_code& ec) {
   for (;;) {
-    std::size_t n = socket_.read_some(buf, ec);
-    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return n;
+    if (!drained_) {
+      std::size_t n = socket_.read_some(buf, ec);
+      if (ec != asio::error::would_block && ec != asio::error::try_again) {
+        drained_ = !ec && n < buf.size();
+        co_return n;
+      }
+    }
     auto [e] = co_await socket_.async_wait(asio::socket_base::wait_read,
                                            asio::as_tuple(asio::use_awaitable));
     if (e) {
       ec = e;
       co_return 0;
     }
+    drained_ = false;
   }
 }
 

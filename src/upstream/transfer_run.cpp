@@ -204,9 +204,10 @@ void arm_watchdog(const std::shared_ptr<State>& sp) {
 
 asio::awaitable<void> run_transfer(std::shared_ptr<State> sp, Client& client) {
   State& s = *sp;
+  // At most two rounds: the second only when a pooled connection went stale, and it takes a
+  // fresh connection, which cannot.
   for (int attempt = 0; attempt < 2 && !s.done; ++attempt) {
     std::unique_ptr<ByteStream> conn;
-    // The pool only on the first attempt: a retry is for a connection that went stale.
     if (attempt == 0 && !s.connect_only) conn = client.take(s.destination);
     const bool reused = conn != nullptr;
     if (!conn) {
@@ -233,7 +234,6 @@ asio::awaitable<void> run_transfer(std::shared_ptr<State> sp, Client& client) {
     if (end == Ending::kKeep) client.give_back(s.destination, std::move(conn));
     if (end != Ending::kStale) co_return;
   }
-  s.finish("the upstream closed a kept-alive connection, and again on a new one");
 }
 
 }  // namespace relay::upstream
