@@ -97,9 +97,7 @@ void Transfer::cancel() {
   s.cancelled = true;
   boost::system::error_code ignored;
   if (s.socket) s.socket->close(ignored);  // the upstream sees the hang-up now
-  s.resolver.cancel();
-  s.resume.cancel();
-  s.watchdog.cancel();
+  s.stop_waiting();
   s.finish({});
 }
 
@@ -153,7 +151,7 @@ std::optional<std::size_t> Transfer::content_length() const {
 std::string Transfer::take_body() {
   std::string out;
   out.swap(state_->buffer);
-  if (state_->paused) state_->resume.cancel();
+  if (state_->paused) state_->resume_timer().cancel();
   return out;
 }
 

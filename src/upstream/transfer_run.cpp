@@ -70,8 +70,8 @@ asio::awaitable<std::unique_ptr<ByteStream>> open_connection(State& s, Client& c
       co_return nullptr;
     }
     const egress::ProxyUrl& p = *parsed.url;
-    co_await connect_tcp(stream->socket(), s.resolver, p.host, static_cast<std::uint16_t>(p.port),
-                         ec, why);
+    co_await connect_tcp(stream->socket(), s.name_resolver(), p.host,
+                         static_cast<std::uint16_t>(p.port), ec, why);
     if (ec) {
       s.error = "egress " + p.endpoint() + ": " + why;
       co_return nullptr;
@@ -87,7 +87,7 @@ asio::awaitable<std::unique_ptr<ByteStream>> open_connection(State& s, Client& c
       co_return nullptr;
     }
   } else {
-    co_await connect_tcp(stream->socket(), s.resolver, t.host, t.port, ec, why);
+    co_await connect_tcp(stream->socket(), s.name_resolver(), t.host, t.port, ec, why);
     if (ec) {
       s.error = why;
       co_return nullptr;
@@ -123,8 +123,8 @@ asio::awaitable<Ending> exchange(State& s, ByteStream& conn, bool reused) {
   for (;;) {
     while (s.buffer.size() >= s.buffer_limit && !s.done) {
       s.paused = true;
-      s.resume.expires_at(Clock::time_point::max());
-      co_await s.resume.async_wait(asio::as_tuple(asio::use_awaitable));
+      s.resume_timer().expires_at(Clock::time_point::max());
+      co_await s.resume_timer().async_wait(asio::as_tuple(asio::use_awaitable));
     }
     s.paused = false;
     if (s.done) co_return Ending::kClose;
@@ -189,12 +189,12 @@ asio::awaitable<Ending> exchange(State& s, ByteStream& conn, bool reused) {
 }
 
 void arm_watchdog(const std::shared_ptr<State>& sp) {
-  sp->watchdog.expires_after(std::chrono::milliseconds(sp->connect_timeout_ms));
-  sp->watchdog.async_wait([weak = std::weak_ptr<State>(sp)](error_code ec) {
+  sp->watchdog_timer().expires_after(std::chrono::milliseconds(sp->connect_timeout_ms));
+  sp->watchdog_timer().async_wait([weak = std::weak_ptr<State>(sp)](error_code ec) {
     auto s = weak.lock();
     if (ec || !s || s->done) return;
     s->timed_out = true;
-    s->resolver.cancel();
+    if (s->resolver) s->resolver->cancel();
     error_code ignored;
     if (s->socket) s->socket->close(ignored);
   });
@@ -213,7 +213,7 @@ asio::awaitable<void> run_transfer(std::shared_ptr<State> sp, Client& client) {
     if (!conn) {
       arm_watchdog(sp);
       conn = co_await open_connection(s, client);
-      s.watchdog.cancel();
+      s.watchdog_timer().cancel();
       if (!conn) {
         s.socket = nullptr;
         if (s.timed_out)

@@ -2,6 +2,7 @@
 // What a Transfer and the coroutine that runs its exchange share (transfer.cpp, transfer_run.cpp).
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <optional>
 
 #include "upstream/byte_stream.hpp"
 #include "upstream/target.hpp"
@@ -10,8 +11,7 @@
 namespace relay::upstream {
 
 struct Transfer::State {
-  explicit State(boost::asio::io_context& io)
-      : signal(io), resume(io), watchdog(io), resolver(io) {}
+  explicit State(boost::asio::io_context& io) : io(io), signal(io) {}
 
   void notify() { signal.cancel(); }
   // Ends the exchange: the relay's coroutine sees done() at its next look.
@@ -23,10 +23,27 @@ struct Transfer::State {
     notify();
   }
 
-  boost::asio::steady_timer signal;    // wakes the relay's coroutine
-  boost::asio::steady_timer resume;    // wakes the exchange when the queue drains
-  boost::asio::steady_timer watchdog;  // the connect timeout
-  boost::asio::ip::tcp::resolver resolver;
+  // Made when first needed: each construction looks its service up under a lock of the
+  // io_context, and a request on a pooled connection that never stops reading needs neither.
+  boost::asio::steady_timer& resume_timer() { return resume ? *resume : resume.emplace(io); }
+  boost::asio::steady_timer& watchdog_timer() {
+    return watchdog ? *watchdog : watchdog.emplace(io);
+  }
+  boost::asio::ip::tcp::resolver& name_resolver() {
+    return resolver ? *resolver : resolver.emplace(io);
+  }
+  // Ends whatever the exchange is waiting for, but the socket (cancel() closes that).
+  void stop_waiting() {
+    if (resolver) resolver->cancel();
+    if (resume) resume->cancel();
+    if (watchdog) watchdog->cancel();
+  }
+
+  boost::asio::io_context& io;
+  boost::asio::steady_timer signal;                   // wakes the relay's coroutine
+  std::optional<boost::asio::steady_timer> resume;    // wakes the exchange when the queue drains
+  std::optional<boost::asio::steady_timer> watchdog;  // the connect timeout
+  std::optional<boost::asio::ip::tcp::resolver> resolver;
 
   // The request, as sent: kept whole so that a retry on a fresh connection sends it again.
   std::string wire;
