@@ -16,8 +16,10 @@ namespace relay::http {
 namespace asio = boost::asio;
 
 struct ConnectionWriter::Watch {
-  std::function<void()> on_gone;
+  std::function<void()> on_gone;  // empty between phases (stop_watching)
   bool active = true;
+  bool waiting = false;  // a wait (or a TLS recheck) is pending
+  bool gone = false;     // the client hung up while nobody listened
   bool tls = false;
   std::unique_ptr<asio::steady_timer> recheck;  // TLS: pending bytes may be a close_notify
 };
@@ -125,7 +127,7 @@ asio::awaitable<bool> ConnectionWriter::send_body(std::string_view data) {
 }
 
 asio::awaitable<bool> ConnectionWriter::finish() {
-  stop_watching();
+  end_watch();
   if (chunked_ && ok_)
     co_await write(asio::buffer("0\r\n\r\n", 5));
   else
@@ -135,7 +137,7 @@ asio::awaitable<bool> ConnectionWriter::finish() {
 }
 
 void ConnectionWriter::abort() {
-  stop_watching();
+  end_watch();
   ok_ = false;
   held_head_.clear();
   boost::system::error_code ignored;
@@ -144,7 +146,15 @@ void ConnectionWriter::abort() {
 }
 
 void ConnectionWriter::watch_disconnect(std::function<void()> on_gone) {
-  stop_watching();
+  if (watch_ && watch_->gone) {
+    on_gone();
+    return;
+  }
+  if (watch_ && watch_->active && watch_->waiting) {
+    watch_->on_gone = std::move(on_gone);
+    return;
+  }
+  end_watch();
   watch_ = std::make_shared<Watch>();
   watch_->on_gone = std::move(on_gone);
   watch_->tls = stream_.is_tls();
@@ -152,6 +162,10 @@ void ConnectionWriter::watch_disconnect(std::function<void()> on_gone) {
 }
 
 void ConnectionWriter::stop_watching() {
+  if (watch_) watch_->on_gone = nullptr;
+}
+
+void ConnectionWriter::end_watch() {
   if (!watch_) return;
   watch_->active = false;
   if (watch_->recheck) watch_->recheck->cancel();
@@ -168,16 +182,19 @@ void ConnectionWriter::arm(const std::shared_ptr<Watch>& w) {
 void ConnectionWriter::watch_later(asio::ip::tcp::socket& sock, const std::shared_ptr<Watch>& w) {
   if (!w->recheck) w->recheck = std::make_unique<asio::steady_timer>(sock.get_executor());
   w->recheck->expires_after(std::chrono::milliseconds(200));
+  w->waiting = true;
   w->recheck->async_wait([w, &sock](boost::system::error_code ec) {
+    w->waiting = false;
     if (ec || !w->active) return;
     if (!peer_hung_up(sock.native_handle())) return watch_later(sock, w);
-    w->active = false;
-    if (w->on_gone) w->on_gone();
+    hung_up(*w);
   });
 }
 
 void ConnectionWriter::watch_socket(asio::ip::tcp::socket& sock, const std::shared_ptr<Watch>& w) {
+  w->waiting = true;
   sock.async_wait(asio::ip::tcp::socket::wait_read, [w, &sock](boost::system::error_code ec) {
+    w->waiting = false;
     // Inactive means the request ended and the socket may be gone: touch nothing.
     if (!w->active) return;
     if (!ec) {
@@ -191,9 +208,16 @@ void ConnectionWriter::watch_socket(asio::ip::tcp::socket& sock, const std::shar
         return;
       }
     }
-    w->active = false;
-    if (w->on_gone) w->on_gone();
+    hung_up(*w);
   });
+}
+
+void ConnectionWriter::hung_up(Watch& w) {
+  w.active = false;
+  if (w.on_gone)
+    w.on_gone();
+  else
+    w.gone = true;  // for the next phase's watch_disconnect
 }
 
 }  // namespace relay::http

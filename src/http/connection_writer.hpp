@@ -21,7 +21,7 @@ class ConnectionWriter final : public ResponseWriter {
         limits_(limits),
         keep_alive_(keep_alive),
         http10_(http10) {}
-  ~ConnectionWriter() override { stop_watching(); }
+  ~ConnectionWriter() override { end_watch(); }
 
   boost::asio::awaitable<bool> send_head(const ResponseHead& head) override;
   void hold_head(const ResponseHead& head) override;
@@ -41,8 +41,12 @@ class ConnectionWriter final : public ResponseWriter {
  private:
   struct Watch;
   void arm(const std::shared_ptr<Watch>& w);
+  // Cancels the socket watch: the response is over (stop_watching only lets go of on_gone,
+  // so that the phases of one response share one wait on the socket, one epoll_ctl).
+  void end_watch();
   static void watch_socket(boost::asio::ip::tcp::socket& sock, const std::shared_ptr<Watch>& w);
   static void watch_later(boost::asio::ip::tcp::socket& sock, const std::shared_ptr<Watch>& w);
+  static void hung_up(Watch& w);
   void note_write(std::size_t bytes, std::chrono::steady_clock::duration took);
   bool too_slow() const;
   std::string head_bytes(const ResponseHead& head);

@@ -30,9 +30,11 @@ class ResponseWriter {
   virtual void abort() = 0;
   virtual bool head_sent() const = 0;
 
-  // Calls on_gone (once) if the client hangs up while the response is being produced.
+  // Calls on_gone (once) if the client hangs up while the response is being produced; at once
+  // if it hung up since an earlier phase stopped watching.
   virtual void watch_disconnect(std::function<void()> on_gone) = 0;
-  // Must be called before what on_gone refers to goes away.
+  // Must be called before what on_gone refers to goes away. The next phase's watch_disconnect
+  // may take over the same watch of the socket (ConnectionWriter: one per response).
   virtual void stop_watching() = 0;
 };
 

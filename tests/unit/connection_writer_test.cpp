@@ -122,5 +122,43 @@ TEST_F(ConnectionWriterTest, AbortDropsAHeldHead) {
   EXPECT_EQ(received(), "");
 }
 
+// The phases of one response share one watch of the socket: a phase that stops watching lets
+// go of its callback, and the next phase's callback gets a hang-up, including one that came in
+// between, when nobody listened.
+TEST_F(ConnectionWriterTest, AHangUpBetweenPhasesReachesTheNextPhase) {
+  run([](ConnectionWriter& w, tcp::socket& client) -> asio::awaitable<void> {
+    int first = 0;
+    int second = 0;
+    w.watch_disconnect([&first] { ++first; });
+    w.stop_watching();
+    client.close();
+    asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+    co_await pause.async_wait(asio::use_awaitable);
+    EXPECT_EQ(first, 0);  // its phase is over: never called
+    w.watch_disconnect([&second] { ++second; });
+    EXPECT_EQ(second, 1);  // told at once
+    w.stop_watching();
+  });
+}
+
+TEST_F(ConnectionWriterTest, TheNextPhaseTakesOverALiveWatch) {
+  run([](ConnectionWriter& w, tcp::socket& client) -> asio::awaitable<void> {
+    int first = 0;
+    int second = 0;
+    w.watch_disconnect([&first] { ++first; });
+    w.stop_watching();
+    w.watch_disconnect([&second] { ++second; });
+    asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(20));
+    co_await pause.async_wait(asio::use_awaitable);
+    EXPECT_EQ(second, 0);  // the client is still there
+    client.close();
+    pause.expires_after(std::chrono::milliseconds(50));
+    co_await pause.async_wait(asio::use_awaitable);
+    EXPECT_EQ(first, 0);
+    EXPECT_EQ(second, 1);
+    w.stop_watching();
+  });
+}
+
 }  // namespace
 }  // namespace relay::http
