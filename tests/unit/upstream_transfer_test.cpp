@@ -44,6 +44,17 @@ struct Peer {
     long n = ssl ? SSL_read(ssl, buf, sizeof buf) : ::recv(fd, buf, sizeof buf, 0);
     return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
   }
+  // Exactly n bytes (fewer only if the peer closed first).
+  std::string recv_exact(std::size_t n) const {
+    std::string in;
+    while (in.size() < n) {
+      char buf[512];
+      long got = ::recv(fd, buf, std::min(sizeof buf, n - in.size()), 0);
+      if (got <= 0) break;
+      in.append(buf, static_cast<std::size_t>(got));
+    }
+    return in;
+  }
   // A request head and its Content-Length body; "" if the peer closed first.
   std::string recv_request() const {
     std::string in;
@@ -414,6 +425,49 @@ TEST_F(UpstreamTransferTest, TunnelsThroughAnHttpProxyWithItsCredentials) {
   EXPECT_TRUE(refused.failed());
   EXPECT_NE(refused.error_text().find("407"), std::string::npos) << refused.error_text();
   EXPECT_EQ(refused.error_text().find("wrong"), std::string::npos) << refused.error_text();
+}
+
+// A SOCKS5 proxy with a user and password (RFC 1928/1929) that then speaks as the upstream
+// inside the tunnel; the provider's name goes to the proxy as a name, never resolved here.
+TEST_F(UpstreamTransferTest, TunnelsThroughSocks5WithTheNameAndCredentials) {
+  std::string greeting, auth, connect;
+  ScriptedServer proxy([&](Peer& p) {
+    greeting = p.recv_exact(4);  // 05 02 00 02: no auth, or user/password
+    p.send(std::string("\x05\x02", 2));
+    auth = p.recv_exact(2 + 4 + 1 + 4);  // 01, "user", "p@ss"
+    p.send(std::string("\x01\x00", 2));
+    connect = p.recv_exact(4 + 1 + 16 + 2);  // 05 01 00 03, len, a 16-byte name, port
+    if (connect.find("refuse.example.t") != std::string::npos) {
+      p.send(std::string("\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00", 10));  // REP 5
+      return;
+    }
+    p.send(std::string("\x05\x00\x00\x01\x7f\x00\x00\x01\x00\x00", 10));
+    if (p.recv_request().empty()) return;
+    p.send("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    p.recv_some();
+  });
+  auto r = request("http://api.example.test:8443/v1/responses");
+  r.proxy = "socks5h://user:p%40ss@127.0.0.1:" + std::to_string(proxy.port());
+  {
+    Transfer t(client, r, options);
+    t.start();
+    EXPECT_EQ(drain(t), "ok");
+    EXPECT_FALSE(t.failed()) << t.error_text();
+  }
+  EXPECT_EQ(greeting, std::string("\x05\x02\x00\x02", 4));
+  EXPECT_EQ(auth, std::string("\x01\x04user\x04p@ss", 11));
+  EXPECT_EQ(connect, std::string("\x05\x01\x00\x03\x10", 5) + "api.example.test" +
+                         std::string("\x20\xfb", 2));  // 8443
+
+  auto refused_req = request("http://refuse.example.t:443/v1/x");
+  refused_req.proxy = r.proxy;
+  Transfer refused(client, refused_req, options);
+  refused.start();
+  run_until([&] { return refused.done(); });
+  EXPECT_TRUE(refused.failed());
+  EXPECT_NE(refused.error_text().find("connection refused (5)"), std::string::npos)
+      << refused.error_text();
+  EXPECT_EQ(refused.error_text().find("p@ss"), std::string::npos) << refused.error_text();
 }
 
 // TLS to the upstream: a certificate for IP 127.0.0.1 from a CA of the test's own.
