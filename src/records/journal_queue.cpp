@@ -153,11 +153,15 @@ void JournalQueue::push(const UsageRecord& record) {
   try {
     std::string line = encode(record);
     line += '\n';
+    UsageRecord held = normalized(record);  // what the consumer would decode from the line
     std::lock_guard lk(mu_);
     if (journal::write_all(file_->fd, line)) {
+      const std::int64_t start = end_;
       end_ += static_cast<std::int64_t>(line.size());
       dirty_ = true;
       ++pushed_;
+      // Past the limit (a sink slow or down) the record is read back from the file instead.
+      if (held_.size() < opts_.held_records) held_.push_back({start, end_, std::move(held)});
       return;
     }
     err = errno;
@@ -191,6 +195,7 @@ JournalStats JournalQueue::stats() const {
   s.push_failures = push_failures_;
   s.delivered = delivered_;
   s.skipped = skipped_;
+  s.read_back = read_back_;
   s.rotations = rotations_;
   std::lock_guard lk(mu_);
   s.pending_bytes = end_ - consumed_seen_;
@@ -274,17 +279,68 @@ JournalQueue::Batch JournalQueue::parse(std::string_view buf, std::size_t from,
   return b;
 }
 
+// The held records that continue from consumed_, at most a batch of them; false when the next
+// line to consume is not held. Records already consumed from the file are dropped here.
+bool JournalQueue::take_held(Batch& b, std::int64_t& offset) {
+  std::lock_guard lk(mu_);
+  while (!held_.empty() && held_.front().end <= consumed_) held_.pop_front();
+  if (skipping_ || held_.empty() || held_.front().start != consumed_) return false;
+  offset = consumed_;
+  while (!held_.empty() && held_.front().start == offset && b.records.size() < opts_.batch_size) {
+    b.records.push_back(std::move(held_.front().record));
+    offset = held_.front().end;
+    held_.pop_front();
+  }
+  b.skipping = false;
+  return true;
+}
+
+// One transaction: the records and the offset after them. A failure leaves consumed_ where it
+// was; records taken from memory are then read back from the file.
+bool JournalQueue::deliver(const Batch& b, std::int64_t offset) {
+  try {
+    sink_.append(b.records, opts_.name, offset);
+  } catch (const std::exception& e) {
+    // Logged at the 1st, 2nd, 4th… failure in a row: a sink down for an hour is one line a
+    // few minutes, not twenty a second.
+    if (worth_logging(++failures_in_a_row_))
+      spdlog::warn("usage journal: cannot deliver records (will retry): {}", e.what());
+    return false;
+  }
+  if (failures_in_a_row_ > 0)
+    spdlog::info("usage journal: delivering again after {} failed attempt(s)",
+                 std::exchange(failures_in_a_row_, 0));
+  consumed_ = offset;
+  consumed_seen_ = offset;
+  skipping_ = b.skipping;
+  delivered_ += b.records.size();
+  skipped_ += b.bad;
+  if (b.bad)
+    spdlog::warn("usage journal: skipped {} line(s) that do not decode, before offset {}", b.bad,
+                 offset);
+  return true;
+}
+
 bool JournalQueue::consume() {
   if (!reconcile()) return false;
   bool progressed = false;
   std::string buf;
   for (;;) {
+    Batch held;
+    std::int64_t held_end = 0;
+    if (take_held(held, held_end)) {
+      if (!deliver(held, held_end)) return progressed;
+      progressed = true;
+      continue;
+    }
     std::shared_ptr<journal::File> file;
     std::int64_t end = 0;
     {
       std::lock_guard lk(mu_);
       file = file_;
       end = end_;
+      // Read the file only up to where memory takes over again.
+      if (!held_.empty() && held_.front().start > consumed_) end = held_.front().start;
     }
     if (consumed_ >= end) return progressed;
     buf.resize(static_cast<std::size_t>(std::min(end - consumed_, kChunk)));
@@ -298,26 +354,8 @@ bool JournalQueue::consume() {
       Batch b = parse(buf, i, whole_chunk);
       if (b.next == i) break;  // no whole line left in this read
       const std::int64_t offset = consumed_ + static_cast<std::int64_t>(b.next - i);
-      try {
-        sink_.append(b.records, opts_.name, offset);
-      } catch (const std::exception& e) {
-        // Logged at the 1st, 2nd, 4th… failure in a row: a sink down for an hour is one line a
-        // few minutes, not twenty a second.
-        if (worth_logging(++failures_in_a_row_))
-          spdlog::warn("usage journal: cannot deliver records (will retry): {}", e.what());
-        return progressed;
-      }
-      if (failures_in_a_row_ > 0)
-        spdlog::info("usage journal: delivering again after {} failed attempt(s)",
-                     std::exchange(failures_in_a_row_, 0));
-      consumed_ = offset;
-      consumed_seen_ = offset;
-      skipping_ = b.skipping;
-      delivered_ += b.records.size();
-      skipped_ += b.bad;
-      if (b.bad)
-        spdlog::warn("usage journal: skipped {} line(s) that do not decode, before offset {}",
-                     b.bad, offset);
+      if (!deliver(b, offset)) return progressed;
+      read_back_ += b.records.size();
       i = b.next;
       progressed = true;
     }

@@ -11,6 +11,11 @@
 // new file whose base is that offset, and renames it over the old one. Whichever of the two a
 // crash leaves, it agrees with the sink's offset.
 //
+// The consumer takes the records this process pushed from memory (the held records), not by
+// reading their lines back and decoding them: the file is the durable copy, read only for what
+// memory does not hold in order from the consumer's offset (lines an earlier run left, records
+// pushed while the held records were at their limit, a batch whose delivery failed).
+//
 // At start: a journal ending before the sink's offset lost its unsynced tail to a power loss
 // (its records are in the sink already) and is replaced by a new one at that offset; a last
 // line without its newline (a write cut short by the crash) gets one, and is then skipped as a
@@ -21,6 +26,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -42,6 +48,7 @@ struct JournalOptions {
   std::chrono::milliseconds consume_interval{50};
   std::size_t batch_size = 500;                        // records per transaction
   std::int64_t rotate_bytes = std::int64_t{64} << 20;  // file size that triggers a rotation
+  std::size_t held_records = 8192;  // records kept in memory for the consumer, at most
 };
 
 struct JournalStats {
@@ -49,6 +56,7 @@ struct JournalStats {
   std::uint64_t push_failures = 0;  // records lost to a failed write
   std::uint64_t delivered = 0;      // records committed to the sink since start
   std::uint64_t skipped = 0;        // lines that did not decode
+  std::uint64_t read_back = 0;      // records delivered from the file rather than from memory
   std::uint64_t rotations = 0;
   std::int64_t pending_bytes = 0;  // appended but not yet consumed
 };
@@ -81,6 +89,11 @@ class JournalQueue final : public EventQueue {
 
  private:
   struct Batch;
+  struct Held {
+    std::int64_t start = 0;  // logical offsets of the record's line
+    std::int64_t end = 0;
+    UsageRecord record;
+  };
 
   void open_journal();
   void sync_loop();
@@ -89,6 +102,8 @@ class JournalQueue final : public EventQueue {
   bool reconcile();  // true once the sink's offset is known
   bool consume();    // true when it committed anything
   Batch parse(std::string_view buf, std::size_t from, bool whole_chunk) const;
+  bool take_held(Batch& b, std::int64_t& offset);
+  bool deliver(const Batch& b, std::int64_t offset);
   void maybe_rotate();
 
   std::string dir_;
@@ -99,8 +114,9 @@ class JournalQueue final : public EventQueue {
 
   mutable std::mutex mu_;  // every write, and the three below
   std::shared_ptr<journal::File> file_;
-  std::int64_t end_ = 0;  // logical offset after the last whole line
-  bool dirty_ = false;    // written since the last fdatasync
+  std::int64_t end_ = 0;   // logical offset after the last whole line
+  bool dirty_ = false;     // written since the last fdatasync
+  std::deque<Held> held_;  // in offset order, not always contiguous
 
   std::int64_t consumed_ = 0;    // consumer thread only (and the constructor), as the four below
   bool skipping_ = false;        // inside a line longer than a read
@@ -109,7 +125,7 @@ class JournalQueue final : public EventQueue {
   std::uint64_t failures_in_a_row_ = 0;
   std::atomic<std::int64_t> consumed_seen_{0};
   std::atomic<std::uint64_t> pushed_{0}, push_failures_{0}, delivered_{0}, skipped_{0},
-      rotations_{0};
+      read_back_{0}, rotations_{0};
 
   std::mutex wake_mu_;
   std::condition_variable wake_;

@@ -89,10 +89,11 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-// Appends s as a JSON string: at most kMaxString bytes of it, whole characters only, each
-// invalid byte as '?', or in a path as %XX (a '?' there would read as the start of a query).
-void append_string(std::string& out, std::string_view s, bool path) {
-  out += '"';
+// Calls take(piece) for s as a record holds it: at most kMaxString bytes, whole characters only,
+// each invalid byte as '?', or in a path as %XX (a '?' there would read as the start of a query).
+// A piece is one character or one replacement.
+template <typename Take>
+void for_each_kept(std::string_view s, bool path, Take&& take) {
   std::size_t kept = 0;
   char pct[4];
   for (std::size_t i = 0; i < s.size();) {
@@ -105,6 +106,17 @@ void append_string(std::string& out, std::string_view s, bool path) {
     i += n ? n : 1;
     if (kept + ch.size() > kMaxString) break;
     kept += ch.size();
+    take(ch);
+  }
+}
+
+std::string_view without_query(std::string_view s, bool path) {
+  return path ? s.substr(0, s.find('?')) : s;
+}
+
+void append_string(std::string& out, std::string_view s, bool path) {
+  out += '"';
+  for_each_kept(s, path, [&](std::string_view ch) {
     const auto c = static_cast<unsigned char>(ch[0]);
     if (c == '"' || c == '\\') {
       out += '\\';
@@ -116,7 +128,7 @@ void append_string(std::string& out, std::string_view s, bool path) {
     } else {
       out += ch;
     }
-  }
+  });
   out += '"';
 }
 
@@ -138,9 +150,8 @@ std::string encode(const UsageRecord& r) {
     out += f.key;
     out += "\":";
     if (f.str) {
-      std::string_view s = r.*f.str;
       const bool path = f.str == &UsageRecord::endpoint;
-      append_string(out, path ? s.substr(0, s.find('?')) : s, path);
+      append_string(out, without_query(r.*f.str, path), path);
     } else if (f.num) {
       const std::int64_t v = r.*f.num;
       append_int(out, v < f.min || v > f.max ? f.min : v);
@@ -149,6 +160,28 @@ std::string encode(const UsageRecord& r) {
     }
   }
   out += '}';
+  return out;
+}
+
+UsageRecord normalized(const UsageRecord& r) {
+  UsageRecord out;
+  for (const Field& f : kFields) {
+    if (f.str) {
+      const bool path = f.str == &UsageRecord::endpoint;
+      const std::string_view s = without_query(r.*f.str, path);
+      std::string& to = out.*f.str;
+      if (s.size() <= kMaxString && valid_utf8(s)) {
+        to = s;  // the usual case: kept as it is
+      } else {
+        for_each_kept(s, path, [&](std::string_view ch) { to += ch; });
+      }
+    } else if (f.num) {
+      const std::int64_t v = r.*f.num;
+      out.*f.num = v < f.min || v > f.max ? f.min : v;
+    } else {
+      out.*f.flag = r.*f.flag;
+    }
+  }
   return out;
 }
 

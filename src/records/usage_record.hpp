@@ -49,6 +49,10 @@ inline constexpr std::int64_t kMaxStatus = 999;
 // 0..999 0).
 std::string encode(const UsageRecord& r);
 
+// What decode(encode(r)) gives, without the JSON: the journal's consumer takes records pushed in
+// this process from memory, and they must be the records a replay of the file would deliver.
+UsageRecord normalized(const UsageRecord& r);
+
 // nullopt for anything but exactly what encode writes: not one JSON object, a missing field, a
 // wrong type (a float or an integer beyond int64 for a count), a string over kMaxString bytes,
 // an endpoint with a '?', a count below 0, a status outside 0..999, an unknown version.

@@ -1,7 +1,8 @@
 // Fuzz target: the usage record line codec (src/records/usage_record.cpp), which reads the
 // journal back after a crash. decode never crashes on any input; whatever it accepts is within
 // the limits it promises, and survives encode and decode again unchanged; encode's output, for
-// any field values at all, always decodes and never holds a newline (one record is one line).
+// any field values at all, always decodes and never holds a newline (one record is one line),
+// and decodes to what normalized() makes of the same values (the journal's in-memory path).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -20,7 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   raw.ttfb_ms = 1 - static_cast<std::int64_t>(size);
   raw.status = static_cast<std::int64_t>(size) * 7;
   const std::string raw_line = encode(raw);
-  if (raw_line.find('\n') != std::string::npos || !decode(raw_line)) std::abort();
+  if (raw_line.find('\n') != std::string::npos) std::abort();
+  const auto raw_back = decode(raw_line);
+  if (!raw_back || !(*raw_back == normalized(raw))) std::abort();
 
   auto r = decode(in);
   if (!r) return 0;
@@ -36,6 +39,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string line = encode(*r);
   if (line.find('\n') != std::string::npos) std::abort();
   auto again = decode(line);
-  if (!again || !(*again == *r) || encode(*again) != line) std::abort();
+  if (!again || !(*again == *r) || encode(*again) != line || !(normalized(*r) == *r)) std::abort();
   return 0;
 }

@@ -149,7 +149,37 @@ TEST_F(JournalQueueTest, EveryPushedRecordIsInTheStoreAfterStop) {
   EXPECT_EQ(s.pushed, 1200u);
   EXPECT_EQ(s.delivered, 1200u);
   EXPECT_EQ(s.skipped, 0u);
+  EXPECT_EQ(s.read_back, 0u);  // every record came to the consumer from memory
   EXPECT_EQ(s.pending_bytes, 0);
+}
+
+// From memory, a record must reach the store as a replay of its line would: cut, with invalid
+// UTF-8 replaced, the endpoint without its query, numbers in range.
+TEST_F(JournalQueueTest, RecordsFromMemoryEqualWhatTheFileWouldGive) {
+  std::vector<UsageRecord> pushed;
+  UsageRecord odd = rec("odd", 1);
+  odd.model = std::string(300, 'm');
+  odd.client_family = "bad\xff\xfeutf8";
+  odd.endpoint = "/v1/responses?api-version=1&x=\xff";
+  odd.status = 12345;
+  odd.ttfb_ms = -7;
+  odd.output_tokens = -3;
+  pushed.push_back(odd);
+  pushed.push_back(rec("plain", 2));
+  JournalQueue q(dir_.path(), store_, fast());
+  for (const auto& r : pushed) q.push(r);
+  q.stop();
+  const auto got = store_.records();
+  ASSERT_EQ(got.size(), 2u);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const auto replayed = decode(encode(pushed[i]));
+    ASSERT_TRUE(replayed);
+    EXPECT_EQ(got[i], *replayed) << i;
+  }
+  EXPECT_EQ(got[0].model.size(), kMaxString);
+  EXPECT_EQ(got[0].endpoint, "/v1/responses");
+  EXPECT_EQ(got[0].status, 0);
+  EXPECT_EQ(q.stats().read_back, 0u);
 }
 
 TEST_F(JournalQueueTest, DeliversWhileRunningInBatchesOfAtMost500) {
@@ -257,6 +287,29 @@ TEST_F(JournalQueueTest, AFailingStoreDelaysButLosesNothing) {
   EXPECT_TRUE(wait_until([&] { return store_.records().size() == 5; }));
   q.stop();
   EXPECT_EQ(ids(store_.records()), names("r", 0, 5));
+}
+
+// Memory holds at most held_records; the rest, and a batch whose delivery failed, are read back
+// from the file, in order and once. Once caught up, the consumer takes from memory again.
+TEST_F(JournalQueueTest, PastTheHeldLimitTheFileFillsTheGapInOrder) {
+  JournalOptions o = fast();
+  o.held_records = 3;
+  store_.fail = true;
+  JournalQueue q(dir_.path(), store_, o);
+  for (int i = 0; i < 10; ++i) q.push(rec("r" + std::to_string(i), i));
+  std::this_thread::sleep_for(30ms);  // a few failed deliveries
+  store_.fail = false;
+  ASSERT_TRUE(wait_until([&] { return store_.records().size() == 10; }));
+  EXPECT_EQ(ids(store_.records()), names("r", 0, 10));
+  const std::uint64_t read_back = q.stats().read_back;
+  EXPECT_GE(read_back, 7u);  // at most 3 were ever held
+  EXPECT_LE(read_back, 10u);
+
+  for (int i = 10; i < 13; ++i) q.push(rec("r" + std::to_string(i), i));
+  q.stop();
+  EXPECT_EQ(ids(store_.records()), names("r", 0, 13));
+  EXPECT_EQ(q.stats().read_back, read_back);  // the last three from memory
+  EXPECT_EQ(q.stats().delivered, 13u);
 }
 
 TEST_F(JournalQueueTest, RotationKeepsExactlyOnce) {

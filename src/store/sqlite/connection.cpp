@@ -21,12 +21,21 @@ void precreate_private(const std::string& path) {
   if (fd >= 0) ::close(fd);
 }
 
+// SQLite's allocation statistics take a process-wide mutex on every malloc and free; nothing
+// here reads them. Only possible before SQLite initializes (the first open), else a no-op.
+void skip_memory_statistics() {
+  static const int once = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)once;
+}
+
 }  // namespace
 
-sqlite3* open_database(const std::string& path) {
+sqlite3* open_database(const std::string& path, Threading threading) {
+  skip_memory_statistics();
   precreate_private(path);
   sqlite3* db = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+              (threading == Threading::kSerialized ? SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_NOMUTEX);
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);

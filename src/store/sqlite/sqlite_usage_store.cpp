@@ -64,20 +64,21 @@ UsageRecord read_record(const Stmt& q) {
 }
 
 // One upsert per group rather than per record: a batch is mostly a few tenants and models.
-void upsert_daily(sqlite3* db, const std::vector<UsageRecord>& records) {
+constexpr const char* kUpsertDaily =
+    "INSERT INTO usage_daily (day, tenant, key_id, model, account, requests, errors, "
+    "incomplete, input_tokens, cached_tokens, output_tokens, reasoning_tokens, bytes_in, "
+    "bytes_out) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (day, tenant, key_id, model, account) DO UPDATE SET "
+    "requests = requests + excluded.requests, errors = errors + excluded.errors, "
+    "incomplete = incomplete + excluded.incomplete, "
+    "input_tokens = input_tokens + excluded.input_tokens, "
+    "cached_tokens = cached_tokens + excluded.cached_tokens, "
+    "output_tokens = output_tokens + excluded.output_tokens, "
+    "reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, "
+    "bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out";
+
+void upsert_daily(Stmt& up, const std::vector<UsageRecord>& records) {
   const auto groups = sum_daily(records);
-  Stmt up(db,
-          "INSERT INTO usage_daily (day, tenant, key_id, model, account, requests, errors, "
-          "incomplete, input_tokens, cached_tokens, output_tokens, reasoning_tokens, bytes_in, "
-          "bytes_out) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-          "ON CONFLICT (day, tenant, key_id, model, account) DO UPDATE SET "
-          "requests = requests + excluded.requests, errors = errors + excluded.errors, "
-          "incomplete = incomplete + excluded.incomplete, "
-          "input_tokens = input_tokens + excluded.input_tokens, "
-          "cached_tokens = cached_tokens + excluded.cached_tokens, "
-          "output_tokens = output_tokens + excluded.output_tokens, "
-          "reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, "
-          "bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out");
   for (const auto& [key, sums] : groups) {
     const auto& [day, tenant, key_id, model, account] = key;
     up.bind(1, day).bind(2, tenant).bind(3, key_id).bind(4, model).bind(5, account);
@@ -90,7 +91,7 @@ void upsert_daily(sqlite3* db, const std::vector<UsageRecord>& records) {
 }  // namespace
 
 SqliteUsageStore::SqliteUsageStore(const std::string& db_path)
-    : db_(sqlite::open_database(db_path)) {
+    : db_(sqlite::open_database(db_path, sqlite::Threading::kCallerSerialized)) {
   try {
     sqlite::exec(db_, "PRAGMA synchronous=FULL");
   } catch (...) {
@@ -100,40 +101,56 @@ SqliteUsageStore::SqliteUsageStore(const std::string& db_path)
 }
 
 SqliteUsageStore::~SqliteUsageStore() {
+  insert_.reset();  // statements before the connection they belong to
+  upsert_daily_.reset();
+  offset_.reset();
   sqlite3_close(db_);
 }
 
 void SqliteUsageStore::append(const std::vector<UsageRecord>& records, std::string_view journal,
                               std::int64_t journal_offset) {
+  std::lock_guard lk(mu_);
+  if (!insert_) {
+    insert_ = std::make_unique<Stmt>(
+        db_,
+        std::string("INSERT INTO usage_records (") + kColumns +
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    upsert_daily_ = std::make_unique<Stmt>(db_, kUpsertDaily);
+    offset_ = std::make_unique<Stmt>(
+        db_,
+        "INSERT INTO journal_state (name, journal_offset) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET journal_offset = excluded.journal_offset");
+  }
+  // A statement left mid-step by a throw is reset before its next use.
+  insert_->reset();
+  upsert_daily_->reset();
+  offset_->reset();
   Transaction tx(db_, Transaction::Mode::kImmediate);
   if (!records.empty()) {
-    Stmt ins(db_, std::string("INSERT INTO usage_records (") + kColumns +
-                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                      "?, ?)");
     for (const UsageRecord& r : records) {
-      bind_record(ins, r);
-      ins.step();
-      ins.reset();
+      bind_record(*insert_, r);
+      insert_->step();
+      insert_->reset();
     }
-    upsert_daily(db_, records);
+    upsert_daily(*upsert_daily_, records);
   }
   if (!journal.empty()) {
-    Stmt off(db_,
-             "INSERT INTO journal_state (name, journal_offset) VALUES (?, ?) "
-             "ON CONFLICT(name) DO UPDATE SET journal_offset = excluded.journal_offset");
-    off.bind(1, journal).bind(2, journal_offset);
-    off.step();
+    offset_->bind(1, journal).bind(2, journal_offset);
+    offset_->step();
+    offset_->reset();
   }
   tx.commit();
 }
 
 std::int64_t SqliteUsageStore::journal_offset(std::string_view journal) {
+  std::lock_guard lk(mu_);
   Stmt q(db_, "SELECT journal_offset FROM journal_state WHERE name = ?");
   q.bind(1, journal);
   return q.step() ? q.int64(0) : 0;
 }
 
 std::vector<UsageRecord> SqliteUsageStore::query(const UsageFilter& filter) {
+  std::lock_guard lk(mu_);
   std::vector<UsageRecord> out;
   // Two texts rather than "(? = '' OR tenant = ?)", which would keep SQLite from using the
   // (tenant, start_ms) index.
@@ -150,6 +167,7 @@ std::vector<UsageRecord> SqliteUsageStore::query(const UsageFilter& filter) {
 }
 
 std::int64_t SqliteUsageStore::delete_older_than(std::int64_t cutoff_ms) {
+  std::lock_guard lk(mu_);
   // In chunks, each its own transaction: the first run over a large backlog must not hold the
   // write lock for longer than the journal consumer's busy timeout.
   constexpr std::int64_t kChunk = 5000;
@@ -168,6 +186,7 @@ std::int64_t SqliteUsageStore::delete_older_than(std::int64_t cutoff_ms) {
 }
 
 std::vector<UsageTotals> SqliteUsageStore::totals(const TotalsFilter& filter, UsageGroup by) {
+  std::lock_guard lk(mu_);
   const std::string col = group_column(by);
   std::string where;
   auto cond = [&where](const char* c) {
@@ -198,6 +217,7 @@ std::vector<UsageTotals> SqliteUsageStore::totals(const TotalsFilter& filter, Us
 }
 
 std::int64_t SqliteUsageStore::delete_aggregates_before(std::string_view day) {
+  std::lock_guard lk(mu_);
   Stmt del(db_, "DELETE FROM usage_daily WHERE day < ?");
   del.bind(1, day);
   del.step();

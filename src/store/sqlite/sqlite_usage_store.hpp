@@ -7,11 +7,17 @@
 // the commit must be on disk before it returns, power loss included.
 #include <sqlite3.h>
 
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "store/usage_store.hpp"
 
 namespace relay::store {
+
+namespace sqlite {
+class Stmt;
+}
 
 class SqliteUsageStore final : public UsageStore {
  public:
@@ -31,6 +37,12 @@ class SqliteUsageStore final : public UsageStore {
 
  private:
   sqlite3* db_ = nullptr;
+  // Every call holds mu_, so the connection needs no lock of SQLite's own
+  // (Threading::kCallerSerialized).
+  std::mutex mu_;
+  // append's statements, prepared once: the consumer commits tens of batches a second, and
+  // parsing the SQL again for each was about 7 % of its time (perf, W1).
+  std::unique_ptr<sqlite::Stmt> insert_, upsert_daily_, offset_;
 };
 
 }  // namespace relay::store
