@@ -116,6 +116,11 @@ std::string_view without_query(std::string_view s, bool path) {
 
 void append_string(std::string& out, std::string_view s, bool path) {
   out += '"';
+  if (s.size() <= kMaxString && json_plain_run(s, 0) == s.size()) {  // the usual case
+    out += s;
+    out += '"';
+    return;
+  }
   for_each_kept(s, path, [&](std::string_view ch) {
     const auto c = static_cast<unsigned char>(ch[0]);
     if (c == '"' || c == '\\') {

@@ -97,6 +97,27 @@ TEST_F(LogCapture, JsonLinesWithEventFieldsAsMembers) {
   EXPECT_EQ(std::string_view(c["msg"]), "\x1e\"event\":\"forged\"");
 }
 
+// The formatter keeps the last second's text per thread: each line must still carry its own
+// instant, across a change of second and back.
+TEST_F(LogCapture, JsonTimestampsFollowEachLinesOwnTime) {
+  use_json(true, std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
+  spdlog::set_level(spdlog::level::info);
+  using std::chrono::milliseconds;
+  const spdlog::log_clock::time_point base{milliseconds{1'795'793'239'199}};
+  for (const auto offset : {0, 806, 801, -1'000'000})
+    spdlog::default_logger()->log(base + milliseconds{offset}, spdlog::source_loc{},
+                                  spdlog::level::info, "tick");
+  auto ls = lines();
+  ASSERT_EQ(ls.size(), 4u);
+  const char* want[] = {"2026-11-27T15:27:19.199Z", "2026-11-27T15:27:20.005Z",
+                        "2026-11-27T15:27:20.000Z", "2026-11-27T15:10:39.199Z"};
+  for (std::size_t i = 0; i < ls.size(); ++i) {
+    simdjson::dom::parser p;
+    auto o = parse(p, ls[i]);
+    EXPECT_EQ(std::string_view(o["ts"]), want[i]) << i;
+  }
+}
+
 TEST_F(LogCapture, TextEventsAreKeyValuePairs) {
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
   sink->set_pattern("%v");
