@@ -229,7 +229,20 @@ describe('metadata records', { skip }, () => {
   });
 
   it('`usage` reports the sums of the records, per model and per key (the daily aggregates)', async () => {
-    const rs = records(relay);
+    // A record of the last test's requests may still be on its way (pushed at settle, delivered
+    // within about 50 ms): compare only a snapshot that no delivery changed. Records and
+    // aggregates are written in one transaction, so equal counts around the reports make one.
+    let rs = [];
+    let byModel = [];
+    let byKey = [];
+    for (let i = 0; i < 50; i++) {
+      const before = records(relay).length;
+      byModel = JSON.parse(relay.cli(['usage', '--by', 'model', '--format', 'json']));
+      byKey = JSON.parse(relay.cli(['usage', '--tenant', relay.tenant, '--by', 'key', '--format', 'json']));
+      rs = records(relay);
+      if (rs.length === before) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert.ok(rs.length >= 10, `only ${rs.length} records to sum`);
     const want = {};
     for (const r of rs) {
@@ -237,11 +250,9 @@ describe('metadata records', { skip }, () => {
       w.requests++;
       for (const k of ['input_tokens', 'cached_tokens', 'output_tokens', 'reasoning_tokens', 'bytes_out']) w[k] += r[k];
     }
-    const byModel = JSON.parse(relay.cli(['usage', '--by', 'model', '--format', 'json']));
     const got = {};
     for (const row of byModel) got[row.model] = { requests: row.requests, input_tokens: row.input_tokens, cached_tokens: row.cached_tokens, output_tokens: row.output_tokens, reasoning_tokens: row.reasoning_tokens, bytes_out: row.bytes_out };
     assert.deepEqual(got, want, 'usage --by model differs from the sum of the records');
-    const byKey = JSON.parse(relay.cli(['usage', '--tenant', relay.tenant, '--by', 'key', '--format', 'json']));
     assert.equal(byKey.length, 1);
     assert.equal(byKey[0].requests, rs.filter((r) => r.tenant === relay.tenant).length);
     console.log(`RECORDS_USAGE_REPORT ${rs.length} records, ${byModel.length} models: usage equals the sum of the records`);
