@@ -50,15 +50,23 @@ Usage usage_from_json_body(std::string_view body) {
 // (nearly every event of a stream) carry nothing the tap reads but "output has started", so the
 // name is enough and the JSON is not parsed. Events without a name are parsed only when they may
 // hold a `type` or a usage object (chat chunks hold neither until the last).
+// Named events the tap decides on by their name alone: their data need not even be copied
+// (SseParser::skip_data_of), which was about half of the parser's time on a Responses stream.
+bool StreamTap::decided_by_name(std::string_view name) {
+  return name.substr(0, 9) == "response." && name != "response.created" &&
+         name != "response.completed" && name != "response.failed" && name != "response.incomplete";
+}
+
+StreamTap::StreamTap() {
+  parser_.skip_data_of(&StreamTap::decided_by_name);
+}
+
 bool StreamTap::worth_parsing(const Event& ev) {
   std::string_view name = ev.type;
   if (name.empty()) {
     return find_in(ev.data, "\"type\"") != std::string_view::npos || may_have_usage_object(ev.data);
   }
-  if (name.substr(0, 9) != "response.") return true;
-  if (name == "response.created" || name == "response.completed" || name == "response.failed" ||
-      name == "response.incomplete")
-    return true;
+  if (!decided_by_name(name)) return true;
   if (name != "response.in_progress" && name != "response.queued") output_seen_ = true;
   return false;
 }

@@ -24,6 +24,7 @@ Usage usage_from_json_body(std::string_view body);
 
 class StreamTap {
  public:
+  StreamTap();
   void feed(std::string_view chunk);
 
   bool at_boundary() const { return parser_.at_boundary(); }
@@ -41,6 +42,7 @@ class StreamTap {
  private:
   void on_event(const Event& ev);
   bool worth_parsing(const Event& ev);
+  static bool decided_by_name(std::string_view name);
 
   SseParser parser_;
   std::string terminal_;

@@ -3,7 +3,9 @@
 // "no crash".
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "sse/sse_parser.hpp"
 #include "sse/stream_tap.hpp"
@@ -21,6 +23,36 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     pieces.feed(in.substr(i, step), [&](const relay::sse::Event&) { ++piece_events; });
   // Chunk boundaries must not change what is parsed.
   if (whole_events != piece_events) std::abort();
+  // Skipping the data of some events by name changes nothing but that data, which is cut to
+  // its first kSkippedPrefix bytes.
+  struct Seen {
+    std::string type, data;
+    bool truncated, cut;
+  };
+  std::vector<Seen> plain_seen, skip_seen;
+  relay::sse::SseParser plain(4096), skipping(4096);
+  skipping.skip_data_of([](std::string_view name) { return !name.empty() && name[0] == 's'; });
+  for (std::size_t i = 0; i < in.size(); i += step) {
+    plain.feed(in.substr(i, step), [&](const relay::sse::Event& e) {
+      plain_seen.push_back({std::string(e.type), std::string(e.data), e.truncated, e.cut});
+    });
+    skipping.feed(in.substr(i, step), [&](const relay::sse::Event& e) {
+      skip_seen.push_back({std::string(e.type), std::string(e.data), e.truncated, e.cut});
+    });
+  }
+  if (plain_seen.size() != skip_seen.size() || plain.at_boundary() != skipping.at_boundary())
+    std::abort();
+  for (std::size_t i = 0; i < plain_seen.size(); ++i) {
+    const Seen &a = plain_seen[i], &b = skip_seen[i];
+    const std::string want =
+        b.cut ? a.data.substr(0, relay::sse::SseParser::kSkippedPrefix) : a.data;
+    // Cut only where a skipped name was in force; a name that still is one is always cut once
+    // it has data.
+    const bool skipped_name = !a.type.empty() && a.type[0] == 's';
+    if (a.cut || a.type != b.type || a.truncated != b.truncated || b.data != want ||
+        (skipped_name && !b.data.empty() && !b.cut))
+      std::abort();
+  }
   if (whole.at_boundary() != pieces.at_boundary()) std::abort();
   // The tap (terminal event, response id, usage) reads the same whatever the chunking.
   relay::sse::StreamTap tap, piece_tap;

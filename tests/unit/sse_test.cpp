@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "sse/json_peek.hpp"
 #include "sse/line_end.hpp"
@@ -67,6 +68,38 @@ TEST(SseParser, OversizedEventIsTruncatedNotBuffered) {
   });
   EXPECT_LE(data_size, 32u);
   EXPECT_TRUE(truncated);
+}
+
+// Events named as skipped keep only their first bytes, whatever the chunking; the rest parse as
+// without it, and the lines of a skipped event still end where they did.
+TEST(SseParser, SkippedNamesKeepOnlyTheFirstBytesOfTheirData) {
+  const std::string s =
+      "event: delta\ndata: {\"a\":\"long enough\"}\n\n"
+      "event: keep\ndata: {\"b\":2}\n\n"
+      "data: {\"c\":\"before the name\"}\nevent: delta\ndata: more\n\n"
+      "event: delta\ndata: [DONE]\n\n"
+      "event: delta\ndata: " +
+      std::string(100, 'x') +
+      "\n\n"
+      "event: delta\nevent: keep\ndata: renamed\n\n";
+  for (std::size_t piece : {1u, 3u, 1000u}) {
+    SseParser p(64);
+    p.skip_data_of([](std::string_view name) { return name == "delta"; });
+    std::vector<std::tuple<std::string, std::string, bool, bool>> got;
+    for (std::size_t i = 0; i < s.size(); i += piece)
+      p.feed(std::string_view(s).substr(i, piece), [&](const Event& e) {
+        got.emplace_back(std::string(e.type), std::string(e.data), e.cut, e.truncated);
+      });
+    using T = std::tuple<std::string, std::string, bool, bool>;
+    ASSERT_EQ(got.size(), 6u) << piece;
+    EXPECT_EQ(got[0], (T{"delta", "{\"a\":\"l", true, false})) << piece;
+    EXPECT_EQ(got[1], (T{"keep", "{\"b\":2}", false, false})) << piece;
+    EXPECT_EQ(got[2], (T{"delta", "{\"c\":\"b", true, false})) << piece;
+    EXPECT_EQ(got[3], (T{"delta", "[DONE]", true, false})) << piece;
+    EXPECT_EQ(got[4], (T{"delta", "xxxxxxx", true, true})) << piece;  // 100 bytes over 64
+    EXPECT_EQ(got[5], (T{"keep", "renamed", true, false})) << piece;  // cut: seen as a delta first
+    EXPECT_TRUE(p.at_boundary());
+  }
 }
 
 TEST(StreamTap, ReadsTerminalIdAndUsageFromRealCodexStream) {
@@ -158,6 +191,20 @@ TEST(LineEnd, FindsTheFirstCrOrLf) {
   EXPECT_EQ(find_line_end("abc", 0), std::string_view::npos);
   EXPECT_EQ(find_line_end("abc\n", 4), std::string_view::npos);
   EXPECT_EQ(find_line_end("", 0), std::string_view::npos);
+}
+
+// LineEnds keeps the next CR between calls: each answer must still be find_line_end's.
+TEST(LineEnds, AgreesWithFindLineEndFromEveryPosition) {
+  for (std::string_view s : {"abc\ndef\r\nghi\rjkl\n\n\r\rmno", "no end", "\r", "\n\n\n",
+                             "lf only\nlf only\nlast", "x\r\ny\r\nz"}) {
+    LineEnds ends(s);
+    for (std::size_t i = 0; i <= s.size();) {
+      const std::size_t want = find_line_end(s, i);
+      EXPECT_EQ(ends.next(i), want) << "at " << i << " of " << s;
+      if (want == std::string_view::npos) break;
+      i = want + 1;
+    }
+  }
 }
 
 }  // namespace
