@@ -57,7 +57,10 @@ struct IoThread {
       : upstreams(io),
         counters(backend.for_thread(io, index)),
         pipeline(cfg, snapshots, pool, egresses, counters.store(), upstreams, stats, sinks) {}
-  asio::io_context io{1};
+  // Only this thread runs io and starts operations on its sockets; other threads reach it by
+  // posting (the scheduler keeps its lock for that), so asio's per-socket lock is dropped: it
+  // was taken twice per socket operation (docs/architecture.md, "Threads").
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   upstream::Client upstreams;
   ThreadCounters counters;
   Pipeline pipeline;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 
@@ -10,6 +11,13 @@
 namespace relay::metrics {
 
 void append_sanitized(std::string& out, std::string_view value) {
+  // The usual label value (a tenant, a model, a status) is short printable ASCII, kept whole;
+  // this runs for several labels of every request.
+  if (value.size() <= kMaxLabelBytes &&
+      std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+    out.append(value);
+    return;
+  }
   std::size_t kept = 0;
   for (std::size_t i = 0; i < value.size();) {
     const std::size_t n = utf8_sequence_length(value, i);

@@ -108,7 +108,8 @@ namespace {
 // per request (strftime and timegm were 1.5 % of the relay's CPU per small request).
 struct QuotaPeriods {
   std::int64_t day_index = -1;
-  std::string day, month;
+  std::string day, month;            // counter key parts: "day:YYYY-MM-DD", "month:YYYY-MM"
+  std::string day_name, month_name;  // "YYYY-MM-DD", "YYYY-MM", as quota alerts name them
   std::int64_t day_end_ms = 0, month_end_ms = 0;
 };
 
@@ -118,8 +119,10 @@ const QuotaPeriods& quota_periods(std::int64_t now_ms) {
   const std::int64_t index = now_ms >= 0 ? now_ms / kDay : (now_ms - kDay + 1) / kDay;
   if (index != cached.day_index) {
     cached.day_index = index;
-    cached.day = "day:" + utc_day(now_ms);
-    cached.month = "month:" + utc_month(now_ms);
+    cached.day_name = utc_day(now_ms);
+    cached.month_name = utc_month(now_ms);
+    cached.day = "day:" + cached.day_name;
+    cached.month = "month:" + cached.month_name;
     cached.day_end_ms = utc_day_end_ms(now_ms);
     cached.month_end_ms = utc_month_end_ms(now_ms);
   }
@@ -230,8 +233,10 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
 
   // Quotas: checked here, charged at settle (tokens) or now (requests).
   const QuotaPeriods& periods = quota_periods(now_ms);
-  const std::string& day = periods.day;
-  const std::string& month = periods.month;
+  // Copies (short enough to need no allocation): the cache may move to the next day while this
+  // coroutine waits on the counters.
+  const std::string day = periods.day;
+  const std::string month = periods.month;
   const std::int64_t day_end = periods.day_end_ms, month_end = periods.month_end_ms;
   struct Quota {
     std::int64_t store::TenantLimits::*limit;
@@ -350,7 +355,8 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
   if (a.alerts)
     for (std::size_t i = 0; i < scopes.size(); ++i)
       a.alerts->on_count(a.tenant, scopes[i].key_id, "daily_requests", counted.at(i) - 1,
-                         counted.at(i), scopes[i].limits->daily_requests, utc_day(now_ms));
+                         counted.at(i), scopes[i].limits->daily_requests,
+                         quota_periods(now_ms).day_name);
 
   if (a.lease) asio::co_spawn(a.lease->timer.get_executor(), keep_lease(a.lease), asio::detached);
   co_return a;
@@ -361,8 +367,12 @@ asio::awaitable<void> Admission::settle(limits::CounterStore& counters, std::int
   if (lease) co_await release_leases(std::move(lease));
   if (tokens <= 0 || refused) co_return;
   // Kept a day past the period, so `tenant show` can still read a period that just ended.
-  const std::string day = utc_day(now_ms), month = utc_month(now_ms);
-  const std::string day_key = "day:" + day, month_key = "month:" + month;
+  // Copies, as in admit: the day may turn while this waits on the counters.
+  const QuotaPeriods periods = quota_periods(now_ms);
+  const std::string& day = periods.day_name;
+  const std::string& month = periods.month_name;
+  const std::string& day_key = periods.day;
+  const std::string& month_key = periods.month;
   struct Charged {
     const std::string* scope;
     std::string_view key_id;
@@ -373,10 +383,10 @@ asio::awaitable<void> Admission::settle(limits::CounterStore& counters, std::int
     if (s.scope->empty()) continue;
     const std::int64_t daily =
         co_await counters.add_counter(limits::usage_key(*s.scope, day_key, "tokens"), tokens,
-                                      utc_day_end_ms(now_ms) + 86'400'000, now_ms);
+                                      periods.day_end_ms + 86'400'000, now_ms);
     const std::int64_t monthly =
         co_await counters.add_counter(limits::usage_key(*s.scope, month_key, "tokens"), tokens,
-                                      utc_month_end_ms(now_ms) + 86'400'000, now_ms);
+                                      periods.month_end_ms + 86'400'000, now_ms);
     if (!alerts) continue;
     alerts->on_count(tenant, s.key_id, "daily_tokens", daily - tokens, daily,
                      s.limits->daily_tokens, day);
