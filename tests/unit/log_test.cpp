@@ -1,4 +1,5 @@
 #include "base/log.hpp"
+#include "base/utf8.hpp"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -18,6 +19,24 @@ simdjson::dom::element parse(simdjson::dom::parser& p, const std::string& text) 
   simdjson::dom::element e;
   EXPECT_EQ(p.parse(text).get(e), simdjson::SUCCESS) << text;
   return e;
+}
+
+// json_plain_run tests eight bytes at once: every byte value, at every place in and around a
+// word, must stop the run exactly where a byte-by-byte test would.
+TEST(LogJson, PlainRunStopsAtTheFirstByteThatNeedsCare) {
+  for (int v = 0; v < 256; ++v) {
+    const auto c = static_cast<char>(v);
+    const bool plain = v >= 0x20 && v < 0x7f && c != '"' && c != '\\';
+    for (std::size_t at = 0; at < 20; ++at) {
+      std::string s(20, 'a');
+      s[at] = c;
+      for (std::size_t from : {std::size_t{0}, std::size_t{3}}) {
+        const std::size_t want = plain || at < from ? s.size() - from : at - from;
+        EXPECT_EQ(relay::json_plain_run(s, from), want) << "byte " << v << " at " << at;
+      }
+    }
+  }
+  EXPECT_EQ(relay::json_plain_run("", 0), 0u);
 }
 
 TEST(LogJson, StringsAlwaysEscapeToValidJson) {
