@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -23,9 +24,11 @@ constexpr std::string_view kBase64Url =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 void append_hex(std::string& out, const unsigned char* p, std::size_t n) {
+  const std::size_t at = out.size();
+  out.resize(at + 2 * n);
   for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 15]);
+    out[at + 2 * i] = kHex[p[i] >> 4];
+    out[at + 2 * i + 1] = kHex[p[i] & 15];
   }
 }
 
@@ -54,11 +57,17 @@ std::uint32_t crc32_of(std::string_view s) {
       ::crc32(0L, reinterpret_cast<const Bytef*>(s.data()), static_cast<uInt>(s.size())));
 }
 
-std::string checksum_digits(std::string_view covered) {
-  const std::uint32_t crc = crc32_of(covered);
-  return base62_fixed({static_cast<unsigned char>(crc >> 24), static_cast<unsigned char>(crc >> 16),
-                       static_cast<unsigned char>(crc >> 8), static_cast<unsigned char>(crc)},
-                      kTokenChecksumChars);
+// base62_fixed of the CRC's four bytes, in machine arithmetic: this runs for every request's
+// key, the byte-string division only when a token is made.
+std::array<char, kTokenChecksumChars> checksum_digits(std::string_view covered) {
+  std::uint64_t v = crc32_of(covered);
+  std::array<char, kTokenChecksumChars> out{};
+  for (std::size_t pos = out.size(); pos-- > 0; v /= 62) out[pos] = kBase62[v % 62];
+  return out;
+}
+
+bool is_base62(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
 bool all_in(std::string_view s, std::string_view alphabet) {
@@ -74,15 +83,18 @@ std::string generate_token(std::string_view prefix) {
   std::string token(prefix);
   token += base62_fixed(raw, kTokenRandomChars);  // divides a copy down to zero
   OPENSSL_cleanse(raw.data(), raw.size());
-  token += checksum_digits(token);
+  const auto check = checksum_digits(token);
+  token.append(check.data(), check.size());
   return token;
 }
 
 bool token_well_formed(std::string_view token, std::string_view prefix) {
   if (token.size() != prefix.size() + kTokenBodyChars || !token.starts_with(prefix)) return false;
-  if (!all_in(token.substr(prefix.size()), kBase62)) return false;
+  const std::string_view body = token.substr(prefix.size());
+  if (!std::all_of(body.begin(), body.end(), is_base62)) return false;
   const std::size_t covered = token.size() - kTokenChecksumChars;
-  return checksum_digits(token.substr(0, covered)) == token.substr(covered);
+  const auto check = checksum_digits(token.substr(0, covered));
+  return std::string_view(check.data(), check.size()) == token.substr(covered);
 }
 
 std::string generate_relay_key() {
@@ -103,9 +115,16 @@ std::string sha256_hex(std::string_view data) {
   // Fetched once: with EVP_sha256() OpenSSL 3 looks the algorithm up in its provider store
   // (locks and a hash lookup) on every digest, which cost more than hashing a key does.
   static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  // One context per thread, reset by each init: EVP_Digest allocates and frees one per call.
+  struct CtxFree {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  thread_local const std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (kSha256 == nullptr || EVP_Digest(data.data(), data.size(), md, &len, kSha256, nullptr) != 1)
+  if (kSha256 == nullptr || !ctx || EVP_DigestInit_ex2(ctx.get(), kSha256, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
     throw std::runtime_error("SHA-256 failed");
   std::string out;
   out.reserve(std::size_t{2} * len);
