@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace relay::upstream {
@@ -32,7 +33,7 @@ std::optional<Target> parse_target(std::string_view url) {
   }
   for (char c : url)
     if (!plain_byte(c)) return std::nullopt;
-  const auto slash = url.find_first_of("/?");
+  const auto slash = std::min(url.find('/'), url.find('?'));
   std::string_view authority = url.substr(0, slash);
   std::string_view rest = slash == std::string_view::npos ? std::string_view() : url.substr(slash);
   if (authority.find('@') != std::string_view::npos) return std::nullopt;
