@@ -4,23 +4,33 @@
 
 namespace relay::http {
 
+// Walks with a local index (a member would be stored back on every byte) and skips runs of
+// bytes that need no look: any but a control byte in the request line and in header values,
+// token bytes in a header name. Most of a head is such runs.
 HeadScanner::State HeadScanner::scan(std::string_view data) {
-  for (; pos_ < data.size(); ++pos_) {
-    // In the request line and in header values only a control byte needs a look, so a run of
-    // other bytes (most of a head) is skipped at once.
-    if (!after_cr_ && !line_start_ && !(line_ > 0 && in_name_)) {
-      while (pos_ < data.size() && static_cast<unsigned char>(data[pos_]) >= 0x20 &&
-             data[pos_] != 0x7f)
-        ++pos_;
-      if (pos_ == data.size()) break;
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  const std::size_t n = data.size();
+  std::size_t i = pos_;
+  const auto stop = [&](State st) {
+    pos_ = i;
+    return st;
+  };
+  for (; i < n; ++i) {
+    if (!after_cr_ && !line_start_) {
+      if (line_ > 0 && in_name_) {
+        while (i < n && p[i] > 0x20 && p[i] != 0x7f && p[i] != ':') ++i;
+      } else {
+        while (i < n && p[i] >= 0x20 && p[i] != 0x7f) ++i;
+      }
+      if (i == n) break;
     }
-    const auto c = static_cast<unsigned char>(data[pos_]);
+    const unsigned char c = p[i];
     if (after_cr_) {
-      if (c != '\n') return bad("bare CR in the request head");
+      if (c != '\n') return stop(bad("bare CR in the request head"));
       after_cr_ = false;
       if (line_start_) {  // an empty line: the end of the head
-        ++pos_;
-        return State::kDone;
+        ++i;
+        return stop(State::kDone);
       }
       line_start_ = true;
       in_name_ = true;
@@ -31,23 +41,25 @@ HeadScanner::State HeadScanner::scan(std::string_view data) {
       after_cr_ = true;
       continue;
     }
-    if (c == '\n') return bad("bare LF in the request head");
-    if (c == 0) return bad("NUL in the request head");
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return bad("control character in the request head");
+    if (c == '\n') return stop(bad("bare LF in the request head"));
+    if (c == 0) return stop(bad("NUL in the request head"));
+    if ((c < 0x20 && c != '\t') || c == 0x7f)
+      return stop(bad("control character in the request head"));
     if (line_start_) {
       if (c == ' ' || c == '\t')
-        return bad(line_ == 0 ? "whitespace before the request line" : "obsolete line folding");
+        return stop(
+            bad(line_ == 0 ? "whitespace before the request line" : "obsolete line folding"));
       line_start_ = false;
     }
     if (line_ > 0 && in_name_) {
       if (c == ':') {
         in_name_ = false;
       } else if (c == ' ' || c == '\t') {
-        return bad("whitespace in a header name");
+        return stop(bad("whitespace in a header name"));
       }
     }
   }
-  return State::kNeedMore;
+  return stop(State::kNeedMore);
 }
 
 namespace {
