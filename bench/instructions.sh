@@ -60,10 +60,10 @@ fi
 load=("$BUILD/bench_loadgen" --target "127.0.0.1:$PROXY_PORT" --header "Authorization: Bearer $key"
   "${args[@]}")
 "${load[@]}" --duration 3 --warmup 0 >/dev/null # start-up and first requests: not counted
-callgrind_control -z "$vg" >/dev/null
+callgrind_control -z "$vg" >/dev/null 2>&1
 "${load[@]}" --duration "$DURATION" --warmup 0 >"$WORK/load.json"
 sleep 0.3 # the last responses' settle and records
-callgrind_control -d "$vg" >/dev/null
+callgrind_control -d "$vg" >/dev/null 2>&1
 for _ in $(seq 50); do
   [[ -s $WORK/callgrind.out.1 ]] && break
   sleep 0.2
