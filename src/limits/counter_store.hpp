@@ -44,9 +44,33 @@ struct CounterRow {
   bool operator==(const CounterRow&) const = default;
 };
 
+// CounterStore's calls answered at once, by a store that never waits (the in-process one):
+// through CounterStore each call is a coroutine of its own, a frame allocated and resumed, and
+// the admit phase makes about ten per request.
+class ImmediateCounterStore {
+ public:
+  virtual RateResult rate_now(std::string_view key, std::int64_t limit, std::int64_t period_ms,
+                              std::int64_t burst, std::int64_t now_ms) = 0;
+  virtual RateResult peek_rate_now(std::string_view key, std::int64_t limit, std::int64_t period_ms,
+                                   std::int64_t burst, std::int64_t now_ms) = 0;
+  virtual LeaseResult acquire_lease_now(std::string_view key, std::string_view lease_id,
+                                        std::int64_t max, std::int64_t ttl_ms,
+                                        std::int64_t now_ms) = 0;
+  virtual void release_lease_now(std::string_view key, std::string_view lease_id) = 0;
+  virtual std::int64_t read_counter_now(std::string_view key, std::int64_t now_ms) = 0;
+  virtual std::int64_t add_counter_now(std::string_view key, std::int64_t delta,
+                                       std::int64_t expire_at_ms, std::int64_t now_ms) = 0;
+
+ protected:
+  ~ImmediateCounterStore() = default;
+};
+
 class CounterStore {
  public:
   virtual ~CounterStore() = default;
+
+  // The same store's immediate form, or nullptr when it may have to wait (a network store).
+  virtual ImmediateCounterStore* immediate() { return nullptr; }
 
   // GCRA: `limit` requests per `period_ms`, with bursts of up to `burst` requests (burst >= 1).
   // Consumes one request when allowed; a refused request consumes nothing. The math, which

@@ -26,7 +26,7 @@
 
 namespace relay::limits {
 
-class InProcessCounterStore final : public CounterStore {
+class InProcessCounterStore final : public CounterStore, public ImmediateCounterStore {
  public:
   InProcessCounterStore();
   ~InProcessCounterStore() override;
@@ -49,23 +49,25 @@ class InProcessCounterStore final : public CounterStore {
                                                    std::int64_t expire_at_ms,
                                                    std::int64_t now_ms) override;
 
+  ImmediateCounterStore* immediate() override { return this; }
+
   // Synchronous forms of the calls above, for callers that are not coroutines (the CLI's
-  // `tenant show`, benchmarks comparing the awaitable overhead).
+  // `tenant show`, benchmarks comparing the awaitable overhead) and the admit phase.
   boost::asio::awaitable<RateResult> peek_rate(std::string_view key, std::int64_t limit,
                                                std::int64_t period_ms, std::int64_t burst,
                                                std::int64_t now_ms) override;
   RateResult peek_rate_now(std::string_view key, std::int64_t limit, std::int64_t period_ms,
-                           std::int64_t burst, std::int64_t now_ms);
+                           std::int64_t burst, std::int64_t now_ms) override;
   RateResult rate_now(std::string_view key, std::int64_t limit, std::int64_t period_ms,
-                      std::int64_t burst, std::int64_t now_ms);
+                      std::int64_t burst, std::int64_t now_ms) override;
   LeaseResult acquire_lease_now(std::string_view key, std::string_view lease_id, std::int64_t max,
-                                std::int64_t ttl_ms, std::int64_t now_ms);
+                                std::int64_t ttl_ms, std::int64_t now_ms) override;
   void renew_lease_now(std::string_view key, std::string_view lease_id, std::int64_t ttl_ms,
                        std::int64_t now_ms);
-  void release_lease_now(std::string_view key, std::string_view lease_id);
-  std::int64_t read_counter_now(std::string_view key, std::int64_t now_ms);
+  void release_lease_now(std::string_view key, std::string_view lease_id) override;
+  std::int64_t read_counter_now(std::string_view key, std::int64_t now_ms) override;
   std::int64_t add_counter_now(std::string_view key, std::int64_t delta, std::int64_t expire_at_ms,
-                               std::int64_t now_ms);
+                               std::int64_t now_ms) override;
 
   // The live quota counters whose key starts with `prefix` (e.g. "usage:"), sorted by key.
   std::vector<CounterRow> dump(std::string_view prefix, std::int64_t now_ms) const;

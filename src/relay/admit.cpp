@@ -10,6 +10,7 @@
 #include <chrono>
 #include <ctime>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "base/unix_time.hpp"
@@ -69,6 +70,14 @@ asio::awaitable<void> release_leases(std::shared_ptr<Admission::LeaseKeeper> k) 
   k->done = true;
   k->timer.cancel();
   for (const std::string& key : k->keys) co_await k->counters.release_lease(key, k->id);
+}
+
+// release_leases for a store that answers at once.
+void release_leases_now(const std::shared_ptr<Admission::LeaseKeeper>& k,
+                        limits::ImmediateCounterStore& at_once) {
+  k->done = true;
+  k->timer.cancel();
+  for (const std::string& key : k->keys) at_once.release_lease_now(key, k->id);
 }
 
 }  // namespace
@@ -218,6 +227,8 @@ std::string quota_message(const char* who, const char* what, std::int64_t limit)
 
 asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterStore& counters,
                                  const AdmitOptions& opts, std::int64_t now_ms) {
+  // The in-process store answers at once: called directly, not through a coroutine per call.
+  limits::ImmediateCounterStore* const at_once = counters.immediate();
   Admission a;
   a.tenant = key.tenant_name;
   a.limits = key.limits;
@@ -254,8 +265,12 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
     for (const Quota& q : quotas) {
       const std::int64_t limit = s.limits->*q.limit;
       if (limit <= 0) continue;
-      auto used =
-          co_await counters.read_counter(limits::usage_key(*s.name, *q.period, q.counted), now_ms);
+      const std::string key = limits::usage_key(*s.name, *q.period, q.counted);
+      std::int64_t used = 0;
+      if (at_once)
+        used = at_once->read_counter_now(key, now_ms);
+      else
+        used = co_await counters.read_counter(key, now_ms);
       if (used >= limit) {
         a.refused = ErrorCode::kTenantQuotaExceeded;
         a.retry_after_s = static_cast<int>(seconds_up(q.ends_ms - now_ms));
@@ -276,8 +291,13 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
       a.lease->ttl_ms = opts.lease_ttl_ms;
     }
     std::string lkey = limits::lease_key(*s.name);
-    auto r = co_await counters.acquire_lease(lkey, a.lease->id, s.limits->concurrency,
-                                             a.lease->ttl_ms, now_ms);
+    limits::LeaseResult r;
+    if (at_once)
+      r = at_once->acquire_lease_now(lkey, a.lease->id, s.limits->concurrency, a.lease->ttl_ms,
+                                     now_ms);
+    else
+      r = co_await counters.acquire_lease(lkey, a.lease->id, s.limits->concurrency, a.lease->ttl_ms,
+                                          now_ms);
     if (!r.acquired) {
       a.refused = ErrorCode::kTenantConcurrencyLimited;
       a.retry_after_s = 1;
@@ -298,7 +318,11 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
   const RateLimiter* refused_by = nullptr;
   for (std::size_t i = 1; i < limiters.size() && !refusal; ++i) {
     const RateLimiter& l = limiters[i];
-    auto r = co_await counters.peek_rate(l.key, l.limit, l.period_ms, l.limit, now_ms);
+    limits::RateResult r;
+    if (at_once)
+      r = at_once->peek_rate_now(l.key, l.limit, l.period_ms, l.limit, now_ms);
+    else
+      r = co_await counters.peek_rate(l.key, l.limit, l.period_ms, l.limit, now_ms);
     if (!r.allowed) {
       refusal = r;
       refused_by = &l;
@@ -307,7 +331,11 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
   std::optional<limits::RateResult> shown;
   for (std::size_t i = 0; i < limiters.size() && !refusal; ++i) {
     const RateLimiter& l = limiters[i];
-    auto r = co_await counters.rate(l.key, l.limit, l.period_ms, l.limit, now_ms);
+    limits::RateResult r;
+    if (at_once)
+      r = at_once->rate_now(l.key, l.limit, l.period_ms, l.limit, now_ms);
+    else
+      r = co_await counters.rate(l.key, l.limit, l.period_ms, l.limit, now_ms);
     // Another request may have taken the last one between the peek and here.
     if (!r.allowed) {
       refusal = r;
@@ -337,8 +365,12 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
   std::array<std::int64_t, 2> counted{};  // per scope, for the alerts
   for (std::size_t i = 0; i < scopes.size(); ++i) {
     const Scope& s = scopes[i];
-    const std::int64_t used = co_await counters.add_counter(
-        limits::usage_key(*s.name, day, "requests"), 1, day_end + 86'400'000, now_ms);
+    const std::string key = limits::usage_key(*s.name, day, "requests");
+    std::int64_t used = 0;
+    if (at_once)
+      used = at_once->add_counter_now(key, 1, day_end + 86'400'000, now_ms);
+    else
+      used = co_await counters.add_counter(key, 1, day_end + 86'400'000, now_ms);
     counted.at(i) = used;
     const std::int64_t limit = s.limits->daily_requests;
     if (limit <= 0 || used <= limit) continue;
@@ -364,7 +396,13 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
 
 asio::awaitable<void> Admission::settle(limits::CounterStore& counters, std::int64_t tokens,
                                         std::int64_t now_ms) {
-  if (lease) co_await release_leases(std::move(lease));
+  limits::ImmediateCounterStore* const at_once = counters.immediate();
+  if (lease) {
+    if (at_once)
+      release_leases_now(std::exchange(lease, nullptr), *at_once);
+    else
+      co_await release_leases(std::move(lease));
+  }
   if (tokens <= 0 || refused) co_return;
   // Kept a day past the period, so `tenant show` can still read a period that just ended.
   // Copies, as in admit: the day may turn while this waits on the counters.
@@ -381,12 +419,19 @@ asio::awaitable<void> Admission::settle(limits::CounterStore& counters, std::int
   const std::array<Charged, 2> scopes{{{&tenant, {}, &limits}, {&key_scope, key_id, &key_limits}}};
   for (const Charged& s : scopes) {
     if (s.scope->empty()) continue;
-    const std::int64_t daily =
-        co_await counters.add_counter(limits::usage_key(*s.scope, day_key, "tokens"), tokens,
-                                      periods.day_end_ms + 86'400'000, now_ms);
-    const std::int64_t monthly =
-        co_await counters.add_counter(limits::usage_key(*s.scope, month_key, "tokens"), tokens,
-                                      periods.month_end_ms + 86'400'000, now_ms);
+    const std::string daily_key = limits::usage_key(*s.scope, day_key, "tokens");
+    const std::string monthly_key = limits::usage_key(*s.scope, month_key, "tokens");
+    const std::int64_t daily_expiry = periods.day_end_ms + 86'400'000;
+    const std::int64_t monthly_expiry = periods.month_end_ms + 86'400'000;
+    std::int64_t daily = 0;
+    std::int64_t monthly = 0;
+    if (at_once) {
+      daily = at_once->add_counter_now(daily_key, tokens, daily_expiry, now_ms);
+      monthly = at_once->add_counter_now(monthly_key, tokens, monthly_expiry, now_ms);
+    } else {
+      daily = co_await counters.add_counter(daily_key, tokens, daily_expiry, now_ms);
+      monthly = co_await counters.add_counter(monthly_key, tokens, monthly_expiry, now_ms);
+    }
     if (!alerts) continue;
     alerts->on_count(tenant, s.key_id, "daily_tokens", daily - tokens, daily,
                      s.limits->daily_tokens, day);

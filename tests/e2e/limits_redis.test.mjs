@@ -325,7 +325,13 @@ describe('tenant admission shared through Redis (two nodes)', { skip }, () => {
           return last.status === 200;
         }, 2000);
         const freedMs = nowMs() - endedAt;
-        const again = await openStream(b, 'r-conc', '[[mock:paced:80:100]]');
+        // The probe that got in held a slot until its settle, which comes just after its last
+        // byte (a Redis round trip later): the new stream may have to ask again, briefly.
+        let again;
+        await pollUntil(async () => {
+          again = await openStream(b, 'r-conc', '[[mock:paced:80:100]]');
+          return again.status === 200;
+        }, 500);
         streams.push(again);
         const seventh = await call(a, 'r-conc');
         console.log(

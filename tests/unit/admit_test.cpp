@@ -18,16 +18,60 @@ using limits::test::run;
 // 2026-11-27 10:00:00 UTC
 constexpr std::int64_t kNow = 1'795'773'600'000;
 
-class AdmitTest : public ::testing::Test {
+// The in-process store through its awaitable calls only (no immediate()), as a network store
+// is used: every test runs both ways, so the admit phase's two paths answer alike.
+class AwaitedOnly final : public limits::CounterStore {
+ public:
+  explicit AwaitedOnly(limits::InProcessCounterStore& real) : real_(real) {}
+  boost::asio::awaitable<limits::RateResult> rate(std::string_view k, std::int64_t l,
+                                                  std::int64_t p, std::int64_t b,
+                                                  std::int64_t now) override {
+    return real_.rate(k, l, p, b, now);
+  }
+  boost::asio::awaitable<limits::RateResult> peek_rate(std::string_view k, std::int64_t l,
+                                                       std::int64_t p, std::int64_t b,
+                                                       std::int64_t now) override {
+    return real_.peek_rate(k, l, p, b, now);
+  }
+  boost::asio::awaitable<limits::LeaseResult> acquire_lease(std::string_view k, std::string_view id,
+                                                            std::int64_t m, std::int64_t ttl,
+                                                            std::int64_t now) override {
+    return real_.acquire_lease(k, id, m, ttl, now);
+  }
+  boost::asio::awaitable<void> renew_lease(std::string_view k, std::string_view id,
+                                           std::int64_t ttl, std::int64_t now) override {
+    return real_.renew_lease(k, id, ttl, now);
+  }
+  boost::asio::awaitable<void> release_lease(std::string_view k, std::string_view id) override {
+    return real_.release_lease(k, id);
+  }
+  boost::asio::awaitable<std::int64_t> read_counter(std::string_view k, std::int64_t now) override {
+    return real_.read_counter(k, now);
+  }
+  boost::asio::awaitable<std::int64_t> add_counter(std::string_view k, std::int64_t d,
+                                                   std::int64_t exp, std::int64_t now) override {
+    return real_.add_counter(k, d, exp, now);
+  }
+
+ private:
+  limits::InProcessCounterStore& real_;
+};
+
+// Parameter: true runs admit and settle through AwaitedOnly, false on the store's immediate path.
+class AdmitTest : public ::testing::TestWithParam<bool> {
  protected:
+  limits::CounterStore& store() {
+    if (GetParam()) return awaited;
+    return counters;
+  }
   Admission admit_now(const store::TenantLimits& l, std::int64_t now = kNow) {
     store::SnapshotKey k;
     k.tenant_name = "team";
     k.limits = l;
-    return run(io, admit(k, counters, {}, now));
+    return run(io, admit(k, store(), {}, now));
   }
   void settle(Admission& a, std::int64_t tokens, std::int64_t now = kNow) {
-    run(io, a.settle(counters, tokens, now));
+    run(io, a.settle(store(), tokens, now));
   }
   // A request with key `id` of tenant "team": the tenant's limits and the key's own.
   Admission admit_key(const std::string& id, const store::TenantLimits& tenant,
@@ -37,7 +81,7 @@ class AdmitTest : public ::testing::Test {
     k.tenant_name = "team";
     k.limits = tenant;
     k.key_limits = key;
-    return run(io, admit(k, counters, {}, now));
+    return run(io, admit(k, store(), {}, now));
   }
   std::int64_t counter(const std::string& key) { return counters.read_counter_now(key, kNow); }
   // Live leases under a lease key (the probe takes none: max 0 does not limit).
@@ -56,9 +100,10 @@ class AdmitTest : public ::testing::Test {
 
   boost::asio::io_context io;
   limits::InProcessCounterStore counters;
+  AwaitedOnly awaited{counters};
 };
 
-TEST_F(AdmitTest, UnlimitedTenantIsAdmittedWithoutHeadersButCounted) {
+TEST_P(AdmitTest, UnlimitedTenantIsAdmittedWithoutHeadersButCounted) {
   auto a = admit_now({});
   EXPECT_FALSE(a.refused);
   EXPECT_TRUE(a.headers.empty());
@@ -68,7 +113,7 @@ TEST_F(AdmitTest, UnlimitedTenantIsAdmittedWithoutHeadersButCounted) {
   EXPECT_EQ(counter("usage:team:month:2026-11:tokens"), 100);
 }
 
-TEST_F(AdmitTest, RpsBurstThenRefusalWithRetryAfterAndHeaders) {
+TEST_P(AdmitTest, RpsBurstThenRefusalWithRetryAfterAndHeaders) {
   store::TenantLimits l;
   l.rps = 3;
   for (int i = 0; i < 3; ++i) {
@@ -85,7 +130,7 @@ TEST_F(AdmitTest, RpsBurstThenRefusalWithRetryAfterAndHeaders) {
   EXPECT_FALSE(admit_now(l, kNow + 1000).refused);
 }
 
-TEST_F(AdmitTest, HeadersDescribeThePerMinuteLimiterWhenBothAreSet) {
+TEST_P(AdmitTest, HeadersDescribeThePerMinuteLimiterWhenBothAreSet) {
   store::TenantLimits l;
   l.rps = 10;
   l.rpm = 2;
@@ -98,7 +143,7 @@ TEST_F(AdmitTest, HeadersDescribeThePerMinuteLimiterWhenBothAreSet) {
   EXPECT_EQ(r.retry_after_s, 30);
 }
 
-TEST_F(AdmitTest, ConcurrencyLeaseHeldUntilSettleAndRefusalKeepsTheRate) {
+TEST_P(AdmitTest, ConcurrencyLeaseHeldUntilSettleAndRefusalKeepsTheRate) {
   store::TenantLimits l;
   l.concurrency = 1;
   l.rps = 5;
@@ -116,7 +161,7 @@ TEST_F(AdmitTest, ConcurrencyLeaseHeldUntilSettleAndRefusalKeepsTheRate) {
   EXPECT_EQ(*header(third, "x-ratelimit-remaining-requests"), "3");
 }
 
-TEST_F(AdmitTest, QuotasRefuseUntilTheEndOfTheUtcPeriod) {
+TEST_P(AdmitTest, QuotasRefuseUntilTheEndOfTheUtcPeriod) {
   store::TenantLimits l;
   l.daily_requests = 2;
   for (int i = 0; i < 2; ++i) {
@@ -163,7 +208,7 @@ store::TenantLimits with_rps(std::int64_t rps) {
   return l;
 }
 
-TEST_F(AdmitTest, KeyRateRefusesWhileTheTenantAllowsAndSpendsNothingOfTheTenant) {
+TEST_P(AdmitTest, KeyRateRefusesWhileTheTenantAllowsAndSpendsNothingOfTheTenant) {
   const store::TenantLimits tenant = with_rps(10), key = with_rps(2);
   for (int i = 0; i < 2; ++i) ASSERT_FALSE(admit_key("key_a", tenant, key).refused) << i;
   auto r = admit_key("key_a", tenant, key);
@@ -185,7 +230,7 @@ TEST_F(AdmitTest, KeyRateRefusesWhileTheTenantAllowsAndSpendsNothingOfTheTenant)
   EXPECT_EQ(b.message, "Rate limit reached for this tenant: 10 requests per second.");
 }
 
-TEST_F(AdmitTest, TenantLimitIsSharedByItsKeys) {
+TEST_P(AdmitTest, TenantLimitIsSharedByItsKeys) {
   store::TenantLimits tenant;
   tenant.rpm = 3;
   ASSERT_FALSE(admit_key("key_a", tenant, {}).refused);
@@ -202,7 +247,7 @@ TEST_F(AdmitTest, TenantLimitIsSharedByItsKeys) {
   EXPECT_EQ(rate_left("rate:team/key_b:s", 5, 1000), 4);
 }
 
-TEST_F(AdmitTest, KeyConcurrencyHoldsBothLeasesAndARefusalGivesTheTenantsBack) {
+TEST_P(AdmitTest, KeyConcurrencyHoldsBothLeasesAndARefusalGivesTheTenantsBack) {
   store::TenantLimits tenant, key;
   tenant.concurrency = 2;
   key.concurrency = 1;
@@ -232,7 +277,7 @@ TEST_F(AdmitTest, KeyConcurrencyHoldsBothLeasesAndARefusalGivesTheTenantsBack) {
   EXPECT_EQ(leases("lease:team"), 0);
 }
 
-TEST_F(AdmitTest, KeyQuotasAreCheckedAfterTheTenantsAndChargedToBoth) {
+TEST_P(AdmitTest, KeyQuotasAreCheckedAfterTheTenantsAndChargedToBoth) {
   store::TenantLimits tenant, key;
   tenant.daily_tokens = 1000;
   key.daily_requests = 2;
@@ -269,7 +314,7 @@ TEST_F(AdmitTest, KeyQuotasAreCheckedAfterTheTenantsAndChargedToBoth) {
   EXPECT_NE(over.message.find("This tenant's daily token quota (1000)"), std::string::npos);
 }
 
-TEST_F(AdmitTest, HeadersDescribeTheLimiterWithTheFewestLeft) {
+TEST_P(AdmitTest, HeadersDescribeTheLimiterWithTheFewestLeft) {
   store::TenantLimits tenant;
   tenant.rpm = 100;
   store::TenantLimits key = with_rps(3);
@@ -296,7 +341,7 @@ TEST_F(AdmitTest, HeadersDescribeTheLimiterWithTheFewestLeft) {
   EXPECT_EQ(*header(c, "x-ratelimit-remaining-requests"), "3");  // peeked: nothing consumed
 }
 
-TEST_F(AdmitTest, ARefusedRequestConsumesNothing) {
+TEST_P(AdmitTest, ARefusedRequestConsumesNothing) {
   store::TenantLimits tenant, key;
   tenant.rps = 5;
   tenant.concurrency = 3;
@@ -320,7 +365,7 @@ TEST_F(AdmitTest, ARefusedRequestConsumesNothing) {
   EXPECT_EQ(leases("lease:team/key_a"), 0);
 }
 
-TEST_F(AdmitTest, UnlimitedKeyIsCountedPerKey) {
+TEST_P(AdmitTest, UnlimitedKeyIsCountedPerKey) {
   auto a = admit_key("key_a", {}, {});
   EXPECT_FALSE(a.refused);
   EXPECT_TRUE(a.headers.empty());
@@ -371,7 +416,7 @@ class StaleReadCounters final : public limits::CounterStore {
   limits::InProcessCounterStore& real_;
 };
 
-TEST_F(AdmitTest, DailyRequestQuotaHoldsWhenTheReadIsStale) {
+TEST_P(AdmitTest, DailyRequestQuotaHoldsWhenTheReadIsStale) {
   store::TenantLimits l;
   l.daily_requests = 2;
   l.concurrency = 5;
@@ -404,7 +449,7 @@ class AdmitAlertsTest : public AdmitTest {
     k.tenant_name = "team";
     k.limits = tenant;
     k.key_limits = key;
-    return run(io, admit(k, store ? *store : counters, opts, kNow));
+    return run(io, admit(k, store ? *store : AdmitTest::store(), opts, kNow));
   }
   // The webhook bodies so far, each as "quota threshold used/limit key_id period".
   std::vector<std::string> events() const {
@@ -430,7 +475,7 @@ class AdmitAlertsTest : public AdmitTest {
   AdmitOptions opts;
 };
 
-TEST_F(AdmitAlertsTest, DailyRequestsAlertAtTheFourthAndFifthOfFiveAndNotOnARefusal) {
+TEST_P(AdmitAlertsTest, DailyRequestsAlertAtTheFourthAndFifthOfFiveAndNotOnARefusal) {
   store::TenantLimits l;
   l.daily_requests = 5;
   for (int i = 1; i <= 3; ++i) {
@@ -452,7 +497,7 @@ TEST_F(AdmitAlertsTest, DailyRequestsAlertAtTheFourthAndFifthOfFiveAndNotOnARefu
   EXPECT_EQ(bodies.size(), 2u);
 }
 
-TEST_F(AdmitAlertsTest, TokensJumpingFromTenToOneHundredTwentyPercentEmitBoth) {
+TEST_P(AdmitAlertsTest, TokensJumpingFromTenToOneHundredTwentyPercentEmitBoth) {
   store::TenantLimits l;
   l.daily_tokens = 1000;
   l.monthly_tokens = 100'000;  // 1.2 % of it: nothing
@@ -468,12 +513,12 @@ TEST_F(AdmitAlertsTest, TokensJumpingFromTenToOneHundredTwentyPercentEmitBoth) {
   store::SnapshotKey k;
   k.tenant_name = "team";
   k.limits.monthly_tokens = 10;
-  auto quiet = run(io, admit(k, counters, {}, kNow));
+  auto quiet = run(io, admit(k, store(), {}, kNow));
   settle(quiet, 1);
   EXPECT_EQ(bodies.size(), 2u);
 }
 
-TEST_F(AdmitAlertsTest, KeyQuotaAlertsCarryTheKeyId) {
+TEST_P(AdmitAlertsTest, KeyQuotaAlertsCarryTheKeyId) {
   store::TenantLimits key;
   key.daily_requests = 2;
   key.monthly_tokens = 100;
@@ -488,7 +533,7 @@ TEST_F(AdmitAlertsTest, KeyQuotaAlertsCarryTheKeyId) {
                               "monthly_tokens 80 85/100 key_a 2026-11"}));
 }
 
-TEST_F(AdmitAlertsTest, ACountTakenBackByALaterRefusalEmitsNothing) {
+TEST_P(AdmitAlertsTest, ACountTakenBackByALaterRefusalEmitsNothing) {
   store::TenantLimits tenant, key;
   tenant.daily_requests = 2;
   key.daily_requests = 1;
@@ -518,6 +563,11 @@ TEST(AdmitTime, UtcPeriodsAndDurations) {
   EXPECT_EQ(openai_duration(59'500), "59.5s");
   EXPECT_EQ(openai_duration(360'000), "6m0s");
 }
+
+INSTANTIATE_TEST_SUITE_P(StorePaths, AdmitTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Awaited" : "Immediate"; });
+INSTANTIATE_TEST_SUITE_P(StorePaths, AdmitAlertsTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Awaited" : "Immediate"; });
 
 }  // namespace
 }  // namespace relay
