@@ -38,7 +38,9 @@ Request request_head(Parser& parser, const std::string& client_ip) {
   r.client_ip = client_ip;
   r.method = std::string(msg.method_string());
   r.target = std::string(msg.target());
-  r.headers.reserve(16);
+  // Exactly as many as there are: the vector lives as long as the response, which for a slow
+  // stream is minutes (bench/README.md, W4's memory).
+  r.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
   for (const auto& f : msg)
     r.headers.push_back({to_lower(std::string_view(f.name_string())), std::string(f.value())});
   r.keep_alive = msg.keep_alive();
@@ -82,6 +84,26 @@ asio::awaitable<void> linger_close(tcp::socket& sock) {
   }
   deadline.disarm();
   sock.close(ec);
+}
+
+// The refusals live in coroutines of their own so that their locals take no room in
+// run_session's frame, which every open connection keeps for as long as it is open.
+asio::awaitable<void> reject_request(Stream& stream, RequestHandler& handler,
+                                     const SessionLimits& limits, ErrorCode code,
+                                     const Request& request, bool http10) {
+  {
+    ConnectionWriter out(stream, limits, false, http10);
+    co_await handler.reject(code, request, out);
+  }
+  co_await linger_close(stream.socket());
+}
+
+asio::awaitable<void> refuse_connection(Stream& stream, RequestHandler& handler,
+                                        const SessionLimits& limits, ErrorCode code,
+                                        const std::string& client_ip) {
+  Request none;
+  none.client_ip = client_ip;
+  co_await reject_request(stream, handler, limits, code, none, false);
 }
 
 struct HeadResult {
@@ -148,13 +170,7 @@ asio::awaitable<void> run_session(tcp::socket sock, std::shared_ptr<asio::ssl::c
     }
   }
   if (refuse) {
-    Request none;
-    none.client_ip = client_ip;
-    {
-      ConnectionWriter out(stream, limits, false, false);
-      co_await handler.reject(*refuse, none, out);
-    }
-    co_await linger_close(stream.socket());
+    co_await refuse_connection(stream, handler, limits, *refuse, client_ip);
     co_return;
   }
 
@@ -171,7 +187,9 @@ asio::awaitable<void> run_session(tcp::socket sock, std::shared_ptr<asio::ssl::c
     }
     first = false;
 
-    Parser parser;
+    // Dropped once the request is read, with its copy of the header fields (below).
+    std::optional<Parser> parser_storage(std::in_place);
+    Parser& parser = *parser_storage;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
     deadline.arm(limits.header_timeout);
@@ -216,17 +234,17 @@ asio::awaitable<void> run_session(tcp::socket sock, std::shared_ptr<asio::ssl::c
       auto code = refused ? refused : classify(ec, timed_out, parser.got_some() || buf.size() > 0);
       if (code && stream.socket().is_open()) {
         request.body.clear();
-        {
-          ConnectionWriter out(stream, limits, false, http10);
-          co_await handler.reject(*code, request, out);
-        }
-        co_await linger_close(stream.socket());
+        co_await reject_request(stream, handler, limits, *code, request, http10);
       }
       co_return;
     }
 
     request.body = std::move(parser.get().body());
     request.body.reserve(request.body.size() + kJsonPadding);
+    // What the response no longer needs goes before it starts: a stream may last minutes, and
+    // an empty read buffer is 4 KiB that the next request's read allocates again.
+    parser_storage.reset();
+    if (buf.size() == 0) buf.shrink_to_fit();
     ConnectionWriter out(stream, limits, request.keep_alive, http10);
     co_await handler.handle(request, out);
     if (!out.reusable()) break;

@@ -135,7 +135,7 @@ asio::awaitable<void> Pipeline::handle(http::Request& req, http::ResponseWriter&
     co_await respond_error(ctx, out, ErrorCode::kLimitsUnavailable, {}, 1);
     co_return settle(ctx);
   }
-  ctx.response_headers = admission.headers;
+  ctx.response_headers = std::move(admission.headers);
   if (admission.refused) {
     co_await respond_error(ctx, out, *admission.refused, admission.message,
                            admission.retry_after_s);

@@ -99,12 +99,16 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
     out.hold_head(head);
   else if (!co_await out.send_head(head))
     client_gone = true;
+  // The head is bytes in the writer now, and the held body goes out next: neither stays in this
+  // frame for the rest of a stream that may last minutes.
+  http::Headers().swap(head.headers);
   ctx.first_byte = std::chrono::duration_cast<milliseconds>(Clock::now() - ctx.started);
   if (!client_gone && !held.empty()) {
     std::string& data = for_client(held);
     before_send(data.size());
     if (!data.empty() && !co_await out.send_body(data)) client_gone = true;
   }
+  std::string().swap(held);
   const milliseconds heartbeat(cfg.heartbeat_interval_ms);
   const bool heartbeats = sse && cfg.heartbeat_interval_ms > 0;  // 0 turns them off
   const milliseconds idle(cfg.idle_timeout_ms);

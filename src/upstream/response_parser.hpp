@@ -39,6 +39,7 @@ class ResponseParser {
   bool keep_alive() const;
   int status() const { return status_; }
   const http::Headers& headers() const { return headers_; }
+  http::Headers take_headers() { return std::move(headers_); }
   std::optional<std::uint64_t> content_length() const;
 
   // Refused head size: far above any provider's, small enough to bound a hostile one.

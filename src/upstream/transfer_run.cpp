@@ -3,6 +3,7 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <utility>
 
 #include "egress/proxy_url.hpp"
 #include "upstream/client.hpp"
@@ -147,7 +148,10 @@ asio::awaitable<Ending> exchange(State& s, ByteStream& conn, bool reused) {
       s.finish("reading from the upstream failed: " + describe(conn, ec));
       co_return Ending::kClose;
     }
-    any = true;
+    if (!std::exchange(any, true)) {
+      // A response has begun: the request will not be sent again (kStale is before this).
+      std::string().swap(s.wire);
+    }
     const bool from_in = !in.empty();
     if (from_in) in.append(rb.data(), n);
     std::string_view data = from_in ? std::string_view(in) : std::string_view(rb.data(), n);
@@ -169,10 +173,11 @@ asio::awaitable<Ending> exchange(State& s, ByteStream& conn, bool reused) {
       in.erase(0, used);
     else
       in.assign(data.substr(used));
+    if (in.empty()) in.shrink_to_fit();  // a slow stream's events rarely come cut
     bool progressed = s.buffer.size() != before;
     if (!s.headers_ready && parser->header_done()) {
       s.status = parser->status();
-      s.headers = parser->headers();
+      s.headers = parser->take_headers();
       s.headers_ready = true;
       progressed = true;
     }
