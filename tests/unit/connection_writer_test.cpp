@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -158,6 +159,46 @@ TEST_F(ConnectionWriterTest, TheNextPhaseTakesOverALiveWatch) {
     EXPECT_EQ(second, 1);
     w.stop_watching();
   });
+}
+
+// A plain connection's write goes out at once when the socket takes it; a body larger than the
+// socket's buffers takes the rest through the awaited write, in order, once the client reads.
+TEST_F(ConnectionWriterTest, ABodyTheSocketCannotTakeAtOnceArrivesWhole) {
+  std::string body(8u << 20, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 23);
+  const std::string head_bytes = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n" +
+                                 std::string("content-length: ") + std::to_string(body.size()) +
+                                 "\r\n\r\n";
+  std::string got;
+  run([&](ConnectionWriter& w, tcp::socket& client) -> asio::awaitable<void> {
+    asio::co_spawn(
+        co_await asio::this_coro::executor,
+        [](tcp::socket& c, std::string& into, std::size_t n) -> asio::awaitable<void> {
+          into.resize(n);
+          co_await asio::async_read(c, asio::buffer(into), asio::use_awaitable);
+        }(client, got, head_bytes.size() + body.size()),
+        asio::detached);
+    w.hold_head(head(body.size()));
+    EXPECT_TRUE(co_await w.send_body(body));
+    EXPECT_TRUE(co_await w.finish());
+  });
+  ASSERT_EQ(got.size(), head_bytes.size() + body.size());
+  EXPECT_EQ(got.substr(0, head_bytes.size()), head_bytes);
+  EXPECT_TRUE(got.compare(head_bytes.size(), body.size(), body) == 0);
+}
+
+// A client that reset the connection: the write says so, and the response is not reusable.
+TEST_F(ConnectionWriterTest, AWriteToAResetConnectionFails) {
+  run([](ConnectionWriter& w, tcp::socket& client) -> asio::awaitable<void> {
+    client.set_option(asio::socket_base::linger(true, 0));  // close with RST
+    client.close();
+    asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(20));
+    co_await pause.async_wait(asio::use_awaitable);
+    w.hold_head(head(std::nullopt));
+    EXPECT_FALSE(co_await w.send_body("data: x\n\n"));
+    EXPECT_FALSE(co_await w.finish());
+  });
+  EXPECT_FALSE(writer->reusable());
 }
 
 }  // namespace
