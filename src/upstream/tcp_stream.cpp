@@ -38,9 +38,15 @@ asio::awaitable<std::size_t> TcpStream::read_some(asio::mutable_buffer buf,
   }
 }
 
+// The socket is non-blocking (connect_tcp): a request usually fits its buffer and goes out here,
+// without a completion through the scheduler; what does not fit is awaited.
 asio::awaitable<void> TcpStream::write_all(asio::const_buffer buf, boost::system::error_code& ec) {
-  auto [e, n] = co_await asio::async_write(socket_, buf, asio::as_tuple(asio::use_awaitable));
-  (void)n;
+  const std::size_t n = socket_.write_some(buf, ec);
+  if (!ec && n == buf.size()) co_return;
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return;
+  buf += ec ? 0 : n;
+  auto [e, rest] = co_await asio::async_write(socket_, buf, asio::as_tuple(asio::use_awaitable));
+  (void)rest;
   ec = e;
 }
 

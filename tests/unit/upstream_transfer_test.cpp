@@ -216,6 +216,27 @@ TEST_F(UpstreamTransferTest, SendsTheRequestAndKeepsTheConnectionForTheNext) {
   EXPECT_EQ(first.find("expect"), std::string::npos);
 }
 
+// A request body larger than the socket's buffers: the part the socket takes at once, then the
+// rest awaited, in order (TcpStream::write_all).
+TEST_F(UpstreamTransferTest, ARequestLargerThanTheSocketBuffersArrivesWhole) {
+  std::string big(8u << 20, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 19);
+  std::string got;
+  ScriptedServer server([&](Peer& p) {
+    std::this_thread::sleep_for(100ms);  // the relay fills the socket before anyone reads
+    got = p.recv_request();
+    p.send("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+  });
+  Transfer t(client, request(server.url(), big), options);
+  t.start();
+  EXPECT_EQ(drain(t), "ok");
+  EXPECT_FALSE(t.failed()) << t.error_text();
+  const auto body_at = got.find("\r\n\r\n");
+  ASSERT_NE(body_at, std::string::npos);
+  EXPECT_EQ(got.size() - body_at - 4, big.size());
+  EXPECT_TRUE(got.compare(body_at + 4, big.size(), big) == 0);
+}
+
 TEST_F(UpstreamTransferTest, DechunksAStreamWhateverTheReadsCutIt) {
   const std::string wire =
       "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
