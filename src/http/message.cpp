@@ -25,10 +25,12 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// ASCII only, as header names are: std::tolower is a call into the C locale per byte, and every
+// request lower-cases all of its header names.
 std::string to_lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
   return out;
 }
 

@@ -190,6 +190,9 @@ TEST(AdmitScope, KeyScopeNamesTheTenantAndTheKey) {
   EXPECT_EQ(counter_scope("team-a", "key_3f9a1c2b7d40"), "team-a/key_3f9a1c2b7d40");
   EXPECT_EQ(limits::rate_key(counter_scope("team-a", "key_3f9a1c2b7d40"), "s"),
             "rate:team-a/key_3f9a1c2b7d40:s");
+  EXPECT_EQ(limits::lease_key("team-a"), "lease:team-a");
+  EXPECT_EQ(limits::usage_key("team-a", "2026-11", "tokens"), "usage:team-a:2026-11:tokens");
+  EXPECT_EQ(limits::usage_key("", "", ""), "usage:::");
 }
 
 TEST(AdmitScope, AnyLimitSetLooksAtTheTenantAndTheKey) {

@@ -1076,9 +1076,12 @@ export function proxyTunnel(proxyUrl, host, port, { localAddress, ms = 5000 } = 
     const t = setTimeout(() => finish({ error: 'timeout' }), ms);
     sock.on('error', (err) => finish({ error: err.code || String(err) }));
     sock.on('close', () => finish({ error: 'closed' }));
+    // A proxy that refuses may answer and close in one go: node then ends our side as it reads
+    // the close, and a write after that is an error outside the test (ERR_STREAM_WRITE_AFTER_END).
+    const send = (b) => (sock.writable ? sock.write(b) : finish({ error: 'closed' }));
     sock.on('connect', () => {
-      if (socks) sock.write(Buffer.from([5, 1, 0]));
-      else sock.write(`CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`);
+      if (socks) send(Buffer.from([5, 1, 0]));
+      else send(`CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`);
     });
     sock.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
@@ -1097,7 +1100,7 @@ export function proxyTunnel(proxyUrl, host, port, { localAddress, ms = 5000 } = 
         // An IPv4 literal goes as an address (ATYP 1, as curl sends it), a name as a name (3).
         const hb = Buffer.from(host);
         const addr = net.isIPv4(host) ? Buffer.from([1, ...host.split('.').map(Number)]) : Buffer.concat([Buffer.from([3, hb.length]), hb]);
-        sock.write(Buffer.concat([Buffer.from([5, 1, 0]), addr, Buffer.from([port >> 8, port & 255])]));
+        send(Buffer.concat([Buffer.from([5, 1, 0]), addr, Buffer.from([port >> 8, port & 255])]));
       }
       if (stage === 1 && buf.length >= 2) finish({ ok: buf[1] === 0, rep: buf[1] });
     });
