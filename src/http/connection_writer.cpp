@@ -11,7 +11,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
-#include <cstdio>
 
 namespace relay::http {
 
@@ -58,6 +57,22 @@ SendNow send_now(int fd, const std::array<asio::const_buffer, 4>& bufs) {
   const ssize_t n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
   if (n >= 0) return {static_cast<std::size_t>(n), false};
   return {0, errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR};
+}
+
+// The chunk's size in hex and its CRLF, into `out` (at least 18 bytes); snprintf's format
+// parsing was 6 % of a slow stream's instructions per event.
+std::size_t chunk_size_line(std::size_t size, char* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char digits[16];
+  std::size_t n = 0;
+  do {
+    digits[n++] = kHex[size & 0xf];
+    size >>= 4;
+  } while (size != 0);
+  for (std::size_t i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
+  out[n] = '\r';
+  out[n + 1] = '\n';
+  return n + 2;
 }
 
 // Drops the first `n` bytes of `bufs`.
@@ -172,9 +187,9 @@ asio::awaitable<bool> ConnectionWriter::send_body(std::string_view data) {
   if (data.empty()) co_return co_await flush();
   if (!chunked_) co_return co_await write(asio::buffer(data.data(), data.size()));
   char size_line[24];
-  int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
-  co_return co_await write(asio::buffer(size_line, static_cast<std::size_t>(n)),
-                           asio::buffer(data.data(), data.size()), asio::buffer("\r\n", 2));
+  const std::size_t n = chunk_size_line(data.size(), size_line);
+  co_return co_await write(asio::buffer(size_line, n), asio::buffer(data.data(), data.size()),
+                           asio::buffer("\r\n", 2));
 }
 
 asio::awaitable<bool> ConnectionWriter::finish() {

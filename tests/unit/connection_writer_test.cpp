@@ -90,6 +90,22 @@ TEST_F(ConnectionWriterTest, HeldHeadOfAChunkedBodyPrecedesTheFirstChunk) {
             "\r\n9\r\ndata: 1\n\n\r\n0\r\n\r\n");
 }
 
+// Chunk sizes in lower-case hex, without leading zeros, of one and of several digits.
+TEST_F(ConnectionWriterTest, ChunkSizesAreHex) {
+  run([](ConnectionWriter& w, tcp::socket&) -> asio::awaitable<void> {
+    w.hold_head(head(std::nullopt));
+    EXPECT_TRUE(co_await w.send_body(std::string(16, 'a')));
+    EXPECT_TRUE(co_await w.send_body(std::string(0x1abc, 'b')));
+    EXPECT_TRUE(co_await w.send_body("c"));
+    EXPECT_TRUE(co_await w.finish());
+  });
+  EXPECT_EQ(received(),
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n"
+            "\r\n10\r\n" +
+                std::string(16, 'a') + "\r\n1abc\r\n" + std::string(0x1abc, 'b') +
+                "\r\n1\r\nc\r\n0\r\n\r\n");
+}
+
 TEST_F(ConnectionWriterTest, FlushAndFinishWriteAHeldHeadWithNoBody) {
   run([](ConnectionWriter& w, tcp::socket&) -> asio::awaitable<void> {
     w.hold_head(head(0));
