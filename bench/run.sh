@@ -2,7 +2,9 @@
 # The relay benchmark (bench/README.md): direct to the mock, nginx, the Portkey gateway and
 # codex-relay, each in front of the same mock provider, in one run.
 #   bench/run.sh [BUILD_DIR]          (make bench)
-# Env: BENCH_TARGETS="direct nginx portkey relay", BENCH_DURATION=10 (seconds per workload),
+# Env: BENCH_TARGETS="direct nginx portkey relay" (a target may be named again: "nginx relay nginx
+#      relay" interleaves rounds; the table shows each target's first, bench/rounds.mjs all),
+#      BENCH_DURATION=10 (seconds per workload),
 #      BENCH_SLOW_STREAMS=9000, BENCH_WORK=/tmp/codex-relay-bench, BENCH_PROXY_CPU=0,
 #      BENCH_LOAD_CPU=1.
 # The proxy under test runs alone on BENCH_PROXY_CPU; the mock and the load client share
@@ -88,6 +90,7 @@ start_target() { # name -> sets PORT, PID (0 for direct), HDRS (loadgen header a
     ;;
   relay)
     local data=$WORK/relay
+    rm -rf "$data" # a target named twice (interleaved rounds) starts from a fresh store
     mkdir -p "$data"
     cat >"$data/relay.toml" <<EOF
 [server]

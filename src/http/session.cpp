@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -178,7 +179,11 @@ asio::awaitable<void> run_session(tcp::socket sock, std::shared_ptr<asio::ssl::c
   bool first = true;
   for (;;) {
     if (!first && buf.size() == 0) {
-      // Idle keep-alive connection: wait for the next request's first byte.
+      // Idle keep-alive connection: wait for the next request's first byte. The response has
+      // just been written (at once, on a plain connection), and a client that does not pipeline
+      // sends nothing before it has read it: a read now would find nothing and cost a system
+      // call. One turn of the io thread's queue first, as an awaited write used to give.
+      co_await asio::post(stream.get_executor(), use_awaitable);
       deadline.arm(limits.keepalive_timeout);
       auto [ec, n] = co_await stream.async_read_some(buf.prepare(4096), as_tuple(use_awaitable));
       deadline.disarm();
