@@ -3,7 +3,9 @@
 # a figure that does not move with the VM's neighbours, unlike req/s, so it can tell a 3 %
 # change from noise. It leaves out the kernel and says nothing of cache misses: check a change
 # with bench/run.sh as well. See bench/README.md, "Instructions per request".
-#   bench/instructions.sh [BUILD_DIR] [W1|W2]     default build, W1
+#   bench/instructions.sh [BUILD_DIR] [W1|W2|W4]     default build, W1
+# W4: per event of a slow stream: 300 of them opened within 1 s, counted from 6 s to 16 s, when
+# all are open and each gets one event a second, so 300 x 10 events (no set-up, no ending).
 # Env: INSTR_DURATION=10 (seconds counted, after 3 s uncounted), INSTR_WORK=/tmp/codex-relay-instr
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,12 +25,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BUILD/bench_mock_provider" --listen "127.0.0.1:$MOCK_PORT" --events 200 >"$WORK/mock.log" 2>&1 &
+"$BUILD/bench_mock_provider" --listen "127.0.0.1:$MOCK_PORT" --events 200 --slow-events 20 \
+  --slow-interval-ms 1000 >"$WORK/mock.log" 2>&1 &
 pids+=($!)
 cat >"$WORK/relay/relay.toml" <<EOF
 [server]
 listen = "127.0.0.1:$PROXY_PORT"
 threads = 1
+max_connections_per_ip = 400 # W4's 300 streams come from one address
 [admin]
 listen = "127.0.0.1:$ADMIN_PORT"
 [store]
@@ -50,7 +54,10 @@ for _ in $(seq 150); do
   sleep 0.2
 done
 
-if [[ $WL == W1 ]]; then
+if [[ $WL == W4 ]]; then
+  args=(--path /v1/responses --connections 300 --expect-events 20
+    --body '{"model":"bench-slow","input":"ping","stream":true}')
+elif [[ $WL == W1 ]]; then
   args=(--path /v1/chat/completions --connections 8
     --body '{"model":"bench-small","messages":[{"role":"user","content":"ping"}]}')
 else
@@ -59,6 +66,22 @@ else
 fi
 load=("$BUILD/bench_loadgen" --target "127.0.0.1:$PROXY_PORT" --header "Authorization: Bearer $key"
   "${args[@]}")
+if [[ $WL == W4 ]]; then
+  streams=300
+  "${load[@]}" --once --ramp 1000 --timeout 120 >"$WORK/load.json" &
+  lg=$!
+  sleep 6
+  callgrind_control -z "$vg" >/dev/null 2>&1
+  sleep 10
+  callgrind_control -d "$vg" >/dev/null 2>&1
+  wait "$lg"
+  instructions=$(awk '/^(summary|totals):/ {print $2; exit}' "$WORK/callgrind.out.1")
+  completed=$(grep -o '"completed":[0-9]*' "$WORK/load.json" | cut -d: -f2)
+  [[ $completed == "$streams" ]] || { echo "instructions: only $completed of $streams slow streams completed" >&2; exit 1; }
+  echo "{\"workload\":\"W4\",\"events\":$((streams * 10)),\"instructions\":$instructions,\"instructions_per_event\":$((instructions / (streams * 10)))}"
+  echo "instructions: profile in $WORK/callgrind.out.1 (node bench/callgrind-top.mjs it $((streams * 10)))" >&2
+  exit 0
+fi
 "${load[@]}" --duration 3 --warmup 0 >/dev/null # start-up and first requests: not counted
 callgrind_control -z "$vg" >/dev/null 2>&1
 "${load[@]}" --duration "$DURATION" --warmup 0 >"$WORK/load.json"
@@ -71,4 +94,4 @@ done
 requests=$(grep -o '"completed":[0-9]*' "$WORK/load.json" | cut -d: -f2)
 instructions=$(awk '/^(summary|totals):/ {print $2; exit}' "$WORK/callgrind.out.1")
 echo "{\"workload\":\"$WL\",\"requests\":$requests,\"instructions\":$instructions,\"instructions_per_request\":$((instructions / requests))}"
-echo "instructions: profile in $WORK/callgrind.out.1 (callgrind_annotate --threshold=100 it)" >&2
+echo "instructions: profile in $WORK/callgrind.out.1 (node bench/callgrind-top.mjs it $requests)" >&2
