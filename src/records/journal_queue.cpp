@@ -296,8 +296,9 @@ bool JournalQueue::take_held(Batch& b, std::int64_t& offset) {
 }
 
 // One transaction: the records and the offset after them. A failure leaves consumed_ where it
-// was; records taken from memory are then read back from the file.
-bool JournalQueue::deliver(const Batch& b, std::int64_t offset) {
+// was; records taken from memory are then read back from the file. The counters move before
+// `delivered_`, so that whoever sees a delivery counted sees the rest of its figures too.
+bool JournalQueue::deliver(const Batch& b, std::int64_t offset, bool from_file) {
   try {
     sink_.append(b.records, opts_.name, offset);
   } catch (const std::exception& e) {
@@ -313,8 +314,9 @@ bool JournalQueue::deliver(const Batch& b, std::int64_t offset) {
   consumed_ = offset;
   consumed_seen_ = offset;
   skipping_ = b.skipping;
-  delivered_ += b.records.size();
+  if (from_file) read_back_ += b.records.size();
   skipped_ += b.bad;
+  delivered_ += b.records.size();
   if (b.bad)
     spdlog::warn("usage journal: skipped {} line(s) that do not decode, before offset {}", b.bad,
                  offset);
@@ -329,7 +331,7 @@ bool JournalQueue::consume() {
     Batch held;
     std::int64_t held_end = 0;
     if (take_held(held, held_end)) {
-      if (!deliver(held, held_end)) return progressed;
+      if (!deliver(held, held_end, false)) return progressed;
       progressed = true;
       continue;
     }
@@ -354,8 +356,7 @@ bool JournalQueue::consume() {
       Batch b = parse(buf, i, whole_chunk);
       if (b.next == i) break;  // no whole line left in this read
       const std::int64_t offset = consumed_ + static_cast<std::int64_t>(b.next - i);
-      if (!deliver(b, offset)) return progressed;
-      read_back_ += b.records.size();
+      if (!deliver(b, offset, true)) return progressed;
       i = b.next;
       progressed = true;
     }

@@ -103,7 +103,7 @@ class JournalQueue final : public EventQueue {
   bool consume();    // true when it committed anything
   Batch parse(std::string_view buf, std::size_t from, bool whole_chunk) const;
   bool take_held(Batch& b, std::int64_t& offset);
-  bool deliver(const Batch& b, std::int64_t offset);
+  bool deliver(const Batch& b, std::int64_t offset, bool from_file);
   void maybe_rotate();
 
   std::string dir_;
