@@ -182,8 +182,9 @@ asio::awaitable<void> run_session(tcp::socket sock, std::shared_ptr<asio::ssl::c
       // Idle keep-alive connection: wait for the next request's first byte. The response has
       // just been written (at once, on a plain connection), and a client that does not pipeline
       // sends nothing before it has read it: a read now would find nothing and cost a system
-      // call. One turn of the io thread's queue first, as an awaited write used to give.
-      co_await asio::post(stream.get_executor(), use_awaitable);
+      // call. One turn of the io thread's queue first, as an awaited write gives (TLS still
+      // awaits its writes, so it has had that turn).
+      if (!stream.is_tls()) co_await asio::post(stream.get_executor(), use_awaitable);
       deadline.arm(limits.keepalive_timeout);
       auto [ec, n] = co_await stream.async_read_some(buf.prepare(4096), as_tuple(use_awaitable));
       deadline.disarm();
