@@ -18,6 +18,10 @@ namespace relay::log {
 // json=true installs a JSON logger writing to `sink` (stderr when null); false only clears the
 // flag, keeping the current logger and its text pattern.
 void use_json(bool json, spdlog::sink_ptr sink = nullptr);
+
+// A sink writing each formatted line to fd with one write(2), from a buffer it keeps; serve's
+// JSON log uses it on stderr.
+spdlog::sink_ptr fd_line_sink(int fd);
 bool json();
 
 struct Field {

@@ -9,6 +9,7 @@
 // Calls are awaitable so that a networked backend never blocks an io thread; the in-process
 // backend completes at once. Times are unix milliseconds, passed in, so nodes sharing a
 // backend agree and tests drive a fake clock.
+#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <stdexcept>
@@ -114,5 +115,21 @@ class CounterStore {
 std::string rate_key(std::string_view tenant, std::string_view window);
 std::string lease_key(std::string_view tenant);
 std::string usage_key(std::string_view tenant, std::string_view period, std::string_view what);
+
+// usage_key built in place: admission and settle look up several per request, and nearly all
+// are longer than a std::string holds without the heap. A key that does not fit (none does,
+// with names of at most 64 bytes) is kept on the heap. Not copyable: it points into itself.
+class UsageKey {
+ public:
+  UsageKey(std::string_view tenant, std::string_view period, std::string_view what);
+  UsageKey(const UsageKey&) = delete;
+  UsageKey& operator=(const UsageKey&) = delete;
+  operator std::string_view() const { return view_; }  // NOLINT(google-explicit-constructor)
+
+ private:
+  std::array<char, 160> inline_;
+  std::string heap_;
+  std::string_view view_;
+};
 
 }  // namespace relay::limits

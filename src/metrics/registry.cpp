@@ -45,11 +45,11 @@ std::size_t Family::series_count() const {
   return slots_.size();
 }
 
-std::string Family::key_for(std::span<const std::string_view> label_values) const {
+std::string_view Family::key_for(std::span<const std::string_view> label_values) const {
   if (label_values.size() != label_names_.size())
     throw std::invalid_argument("metric " + name_ + ": wrong number of label values");
-  std::string key;
-  key.reserve(label_values.size() * 16);
+  thread_local std::string key;
+  key.clear();
   for (std::size_t i = 0; i < label_values.size(); ++i) {
     if (i > 0) key += kSeparator;
     append_sanitized(key, label_values[i]);
@@ -57,7 +57,7 @@ std::string Family::key_for(std::span<const std::string_view> label_values) cons
   return key;
 }
 
-std::size_t Family::slot_locked(std::string&& key, bool& created) {
+std::size_t Family::slot_locked(std::string_view key, bool& created) {
   created = false;
   if (auto it = slots_.find(key); it != slots_.end()) return it->second;
   // The last slot is kept for "other", so that folding never needs a series past the cap.
@@ -67,7 +67,7 @@ std::size_t Family::slot_locked(std::string&& key, bool& created) {
   }
   created = true;
   const std::size_t slot = slots_.size();
-  slots_.emplace(std::move(key), slot);
+  slots_.emplace(std::string(key), slot);
   return slot;
 }
 
@@ -97,11 +97,11 @@ CounterFamily::CounterFamily(std::string name, std::string help,
     : Family(std::move(name), std::move(help), std::move(label_names), max_series) {}
 
 void CounterFamily::add(std::span<const std::string_view> label_values, double delta) {
-  std::string key = key_for(label_values);
+  const std::string_view key = key_for(label_values);
   if (!std::isfinite(delta) || delta < 0) return;
   std::lock_guard lock(mu_);
   bool created = false;
-  const std::size_t slot = slot_locked(std::move(key), created);
+  const std::size_t slot = slot_locked(key, created);
   if (created) values_.push_back(0);
   values_[slot] += delta;
 }
@@ -130,13 +130,13 @@ HistogramFamily::HistogramFamily(std::string name, std::string help,
 }
 
 void HistogramFamily::observe(std::span<const std::string_view> label_values, double value) {
-  std::string key = key_for(label_values);
+  const std::string_view key = key_for(label_values);
   if (std::isnan(value)) return;
   const auto bucket = static_cast<std::size_t>(
       std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
   std::lock_guard lock(mu_);
   bool created = false;
-  const std::size_t slot = slot_locked(std::move(key), created);
+  const std::size_t slot = slot_locked(key, created);
   if (created) series_.push_back({std::vector<std::uint64_t>(bounds_.size(), 0), 0, 0});
   Series& s = series_[slot];
   if (bucket < bounds_.size()) ++s.counts[bucket];

@@ -9,7 +9,7 @@
 // series (and the scrape's size) stays bounded whatever clients send.
 //
 // Each update takes the family's mutex once; when the series exists it only hashes a key built
-// before the lock and bumps numbers, without allocating.
+// before the lock (in a buffer per thread) and bumps numbers, without allocating.
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -43,11 +43,12 @@ class Family {
 
   // The key of a label set: its sanitized values joined by '\xff', a byte sanitized text never
   // holds. Throws std::invalid_argument when the count differs from the label names'.
-  std::string key_for(std::span<const std::string_view> label_values) const;
+  // Built in a buffer per thread, valid until the thread's next key_for.
+  std::string_view key_for(std::span<const std::string_view> label_values) const;
   // The slot of `key`, created if needed or folded into "other" past the cap. `created` tells
   // the caller to append the slot's storage (slots are numbered from 0 in creation order).
   // Caller holds mu_.
-  std::size_t slot_locked(std::string&& key, bool& created);
+  std::size_t slot_locked(std::string_view key, bool& created);
   // The label values of every series, sorted, each with its slot. Caller holds mu_.
   std::vector<std::pair<std::vector<std::string>, std::size_t>> series_locked() const;
   void append_header(std::string& out, std::string_view type) const;
@@ -62,7 +63,11 @@ class Family {
   std::vector<std::string> label_names_;
   std::size_t max_series_;
   std::string other_key_;
-  std::unordered_map<std::string, std::size_t> slots_;
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::size_t, KeyHash, std::equal_to<>> slots_;
 };
 
 class CounterFamily : public Family {

@@ -20,7 +20,8 @@ constexpr std::size_t kMaxLine = std::size_t{64} * 1024;
 
 // One table drives both directions, so encode and decode cannot disagree on a field.
 struct Field {
-  std::string_view key;
+  std::string_view member;  // ,"key": as it precedes the value in a line
+  std::string_view key() const { return member.substr(2, member.size() - 4); }
   std::string UsageRecord::*str = nullptr;
   std::int64_t UsageRecord::*num = nullptr;
   bool UsageRecord::*flag = nullptr;
@@ -28,60 +29,64 @@ struct Field {
   std::int64_t max = kMax;
 };
 
-constexpr Field text(std::string_view key, std::string UsageRecord::*m) {
+constexpr Field text(std::string_view member, std::string UsageRecord::*m) {
   Field f;
-  f.key = key;
+  f.member = member;
   f.str = m;
   return f;
 }
 
-constexpr Field number(std::string_view key, std::int64_t UsageRecord::*m, std::int64_t min = 0,
+constexpr Field number(std::string_view member, std::int64_t UsageRecord::*m, std::int64_t min = 0,
                        std::int64_t max = kMax) {
   Field f;
-  f.key = key;
+  f.member = member;
   f.num = m;
   f.min = min;
   f.max = max;
   return f;
 }
 
-constexpr Field flag(std::string_view key, bool UsageRecord::*m) {
+constexpr Field flag(std::string_view member, bool UsageRecord::*m) {
   Field f;
-  f.key = key;
+  f.member = member;
   f.flag = m;
   return f;
 }
 
 // In UsageRecord's order, which is also the order of the keys in a line.
 constexpr std::array<Field, 24> kFields{
-    text("request_id", &UsageRecord::request_id),
-    number("start_ms", &UsageRecord::start_ms),
-    text("node", &UsageRecord::node),
-    text("region", &UsageRecord::region),
-    text("tenant", &UsageRecord::tenant),
-    text("key_id", &UsageRecord::key_id),
-    text("account", &UsageRecord::account),
-    text("egress", &UsageRecord::egress),
-    text("model", &UsageRecord::model),
-    text("endpoint", &UsageRecord::endpoint),
-    flag("stream", &UsageRecord::stream),
-    number("status", &UsageRecord::status, 0, kMaxStatus),
-    text("error_code", &UsageRecord::error_code),
-    number("attempts", &UsageRecord::attempts),
-    number("ttfb_ms", &UsageRecord::ttfb_ms, -1),
-    number("duration_ms", &UsageRecord::duration_ms),
-    number("bytes_in", &UsageRecord::bytes_in),
-    number("bytes_out", &UsageRecord::bytes_out),
-    number("input_tokens", &UsageRecord::input_tokens),
-    number("cached_tokens", &UsageRecord::cached_tokens),
-    number("output_tokens", &UsageRecord::output_tokens),
-    number("reasoning_tokens", &UsageRecord::reasoning_tokens),
-    flag("usage_incomplete", &UsageRecord::usage_incomplete),
-    text("client_family", &UsageRecord::client_family),
+    text(",\"request_id\":", &UsageRecord::request_id),
+    number(",\"start_ms\":", &UsageRecord::start_ms),
+    text(",\"node\":", &UsageRecord::node),
+    text(",\"region\":", &UsageRecord::region),
+    text(",\"tenant\":", &UsageRecord::tenant),
+    text(",\"key_id\":", &UsageRecord::key_id),
+    text(",\"account\":", &UsageRecord::account),
+    text(",\"egress\":", &UsageRecord::egress),
+    text(",\"model\":", &UsageRecord::model),
+    text(",\"endpoint\":", &UsageRecord::endpoint),
+    flag(",\"stream\":", &UsageRecord::stream),
+    number(",\"status\":", &UsageRecord::status, 0, kMaxStatus),
+    text(",\"error_code\":", &UsageRecord::error_code),
+    number(",\"attempts\":", &UsageRecord::attempts),
+    number(",\"ttfb_ms\":", &UsageRecord::ttfb_ms, -1),
+    number(",\"duration_ms\":", &UsageRecord::duration_ms),
+    number(",\"bytes_in\":", &UsageRecord::bytes_in),
+    number(",\"bytes_out\":", &UsageRecord::bytes_out),
+    number(",\"input_tokens\":", &UsageRecord::input_tokens),
+    number(",\"cached_tokens\":", &UsageRecord::cached_tokens),
+    number(",\"output_tokens\":", &UsageRecord::output_tokens),
+    number(",\"reasoning_tokens\":", &UsageRecord::reasoning_tokens),
+    flag(",\"usage_incomplete\":", &UsageRecord::usage_incomplete),
+    text(",\"client_family\":", &UsageRecord::client_family),
 };
 
 bool valid_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {  // nearly every byte of a record
+      ++i;
+      continue;
+    }
     const std::size_t n = utf8_sequence_length(s, i);
     if (n == 0) return false;
     i += n;
@@ -151,9 +156,7 @@ std::string encode(const UsageRecord& r) {
   out += "{\"v\":";
   append_int(out, kVersion);
   for (const Field& f : kFields) {
-    out += ",\"";
-    out += f.key;
-    out += "\":";
+    out += f.member;
     if (f.str) {
       const bool path = f.str == &UsageRecord::endpoint;
       append_string(out, without_query(r.*f.str, path), path);
@@ -200,7 +203,7 @@ std::optional<UsageRecord> decode(std::string_view line) {
   UsageRecord r;
   for (const Field& f : kFields) {
     simdjson::dom::element e;
-    if (obj[f.key].get(e)) return std::nullopt;
+    if (obj[f.key()].get(e)) return std::nullopt;
     if (f.str) {
       std::string_view s;
       if (e.get(s) || s.size() > kMaxString || !valid_utf8(s)) return std::nullopt;

@@ -190,6 +190,7 @@ struct RateLimiter {
 // Per scope, per minute then per second; only those set.
 std::vector<RateLimiter> rate_limiters(const std::vector<Scope>& scopes) {
   std::vector<RateLimiter> out;
+  out.reserve(2 * scopes.size());
   for (const Scope& s : scopes) {
     if (s.limits->rpm > 0)
       out.push_back({limits::rate_key(*s.name, "m"), s.limits->rpm, 60'000, s.who});
@@ -200,6 +201,7 @@ std::vector<RateLimiter> rate_limiters(const std::vector<Scope>& scopes) {
 }
 
 void add_rate_headers(Admission& a, const limits::RateResult& r) {
+  a.headers.reserve(a.headers.size() + 3);
   a.headers.push_back({"x-ratelimit-limit-requests", std::to_string(r.limit)});
   a.headers.push_back({"x-ratelimit-remaining-requests", std::to_string(r.remaining)});
   a.headers.push_back({"x-ratelimit-reset-requests", openai_duration(r.reset_ms)});
@@ -265,7 +267,7 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
     for (const Quota& q : quotas) {
       const std::int64_t limit = s.limits->*q.limit;
       if (limit <= 0) continue;
-      const std::string key = limits::usage_key(*s.name, *q.period, q.counted);
+      const limits::UsageKey key(*s.name, *q.period, q.counted);
       std::int64_t used = 0;
       if (at_once)
         used = at_once->read_counter_now(key, now_ms);
@@ -365,7 +367,7 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
   std::array<std::int64_t, 2> counted{};  // per scope, for the alerts
   for (std::size_t i = 0; i < scopes.size(); ++i) {
     const Scope& s = scopes[i];
-    const std::string key = limits::usage_key(*s.name, day, "requests");
+    const limits::UsageKey key(*s.name, day, "requests");
     std::int64_t used = 0;
     if (at_once)
       used = at_once->add_counter_now(key, 1, day_end + 86'400'000, now_ms);
@@ -419,8 +421,8 @@ asio::awaitable<void> Admission::settle(limits::CounterStore& counters, std::int
   const std::array<Charged, 2> scopes{{{&tenant, {}, &limits}, {&key_scope, key_id, &key_limits}}};
   for (const Charged& s : scopes) {
     if (s.scope->empty()) continue;
-    const std::string daily_key = limits::usage_key(*s.scope, day_key, "tokens");
-    const std::string monthly_key = limits::usage_key(*s.scope, month_key, "tokens");
+    const limits::UsageKey daily_key(*s.scope, day_key, "tokens");
+    const limits::UsageKey monthly_key(*s.scope, month_key, "tokens");
     const std::int64_t daily_expiry = periods.day_end_ms + 86'400'000;
     const std::int64_t monthly_expiry = periods.month_end_ms + 86'400'000;
     std::int64_t daily = 0;

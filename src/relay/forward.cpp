@@ -131,8 +131,9 @@ UpstreamRequest build_upstream_request(const http::Request& client,
   return up;
 }
 
-http::Headers filter_response_headers(const http::Headers& upstream) {
+http::Headers filter_response_headers(const http::Headers& upstream, std::size_t extra) {
   http::Headers out;
+  out.reserve(upstream.size() + extra);
   for (const auto& h : upstream)
     if (may_cross(h, return_response_header, upstream)) out.push_back(h);
   return out;

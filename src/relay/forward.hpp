@@ -50,6 +50,7 @@ UpstreamRequest build_upstream_request(const http::Request& client,
                                        const pool::EgressRoute* egress = nullptr);
 
 // The response headers the client gets: the allow-listed upstream ones, minus hop-by-hop ones.
-http::Headers filter_response_headers(const http::Headers& upstream);
+// `extra`: room for the headers the caller adds after them, so the vector is allocated once.
+http::Headers filter_response_headers(const http::Headers& upstream, std::size_t extra = 0);
 
 }  // namespace relay

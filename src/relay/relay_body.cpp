@@ -50,7 +50,7 @@ asio::awaitable<void> relay_body(upstream::Transfer& t, http::ResponseWriter& ou
 
   http::ResponseHead head;
   head.status = t.status();
-  head.headers = filter_response_headers(t.headers());
+  head.headers = filter_response_headers(t.headers(), 1 + ctx.response_headers.size());
   head.headers.push_back({"x-request-id", ctx.request_id});
   head.headers.insert(head.headers.end(), ctx.response_headers.begin(), ctx.response_headers.end());
   if (!sse) head.content_length = t.content_length();

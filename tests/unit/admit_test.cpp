@@ -195,6 +195,16 @@ TEST(AdmitScope, KeyScopeNamesTheTenantAndTheKey) {
   EXPECT_EQ(limits::usage_key("", "", ""), "usage:::");
 }
 
+// UsageKey builds the same text in place, and on the heap when it does not fit its buffer.
+TEST(AdmitScope, UsageKeysInPlaceSpellTheSameAsUsageKey) {
+  const std::string scope = counter_scope(std::string(64, 't'), "key_3f9a1c2b7d40");
+  const std::string huge(300, 'h');
+  for (const std::string& tenant : {std::string("team-a"), scope, huge, std::string()}) {
+    const limits::UsageKey k(tenant, "2026-11-27", "requests");
+    EXPECT_EQ(std::string_view(k), limits::usage_key(tenant, "2026-11-27", "requests"));
+  }
+}
+
 TEST(AdmitScope, AnyLimitSetLooksAtTheTenantAndTheKey) {
   store::SnapshotKey k;
   EXPECT_FALSE(any_limit_set(k));

@@ -6,6 +6,8 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <sstream>
 #include <string>
 #include <utility>
@@ -150,6 +152,42 @@ TEST_F(LogCapture, TextEventsAreKeyValuePairs) {
   auto ls = lines();
   ASSERT_EQ(ls.size(), 1u);
   EXPECT_EQ(ls[0], "request request_id=req_2 tenant=- detail=\"two words\" n=-1");
+}
+
+// serve's JSON log goes through fd_line_sink, which keeps one buffer and one event buffer per
+// thread: a long line followed by a shorter one must come out as two whole lines, the second
+// without anything left over from the first.
+TEST_F(LogCapture, TheFdSinkWritesEachLineWholeAndNothingOfTheLineBefore) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  use_json(true, fd_line_sink(fds[1]));
+  spdlog::set_level(spdlog::level::info);
+  const std::string long_detail(600, 'x');
+  event(spdlog::level::info, "request",
+        {{"request_id", std::string_view("req_long")}, {"detail", std::string_view(long_detail)}});
+  event(spdlog::level::info, "short", {{"n", std::int64_t{7}}});
+  spdlog::warn("plain");
+  use_json(false);
+  spdlog::set_default_logger(saved_);
+  ::close(fds[1]);
+  std::string all;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) all.append(buf, std::size_t(n));
+  ::close(fds[0]);
+  out_ << all;
+  auto ls = lines();
+  ASSERT_EQ(ls.size(), 3u) << all;
+  simdjson::dom::parser p;
+  auto a = parse(p, ls[0]);
+  EXPECT_EQ(std::string_view(a["detail"]), long_detail);
+  simdjson::dom::parser p2;
+  auto b = parse(p2, ls[1]);
+  EXPECT_EQ(std::string_view(b["event"]), "short");
+  EXPECT_EQ(std::int64_t(b["n"]), 7);
+  EXPECT_TRUE(b["detail"].error());
+  EXPECT_TRUE(b["request_id"].error());
+  simdjson::dom::parser p3;
+  EXPECT_EQ(std::string_view(parse(p3, ls[2])["msg"]), "plain");
 }
 
 }  // namespace

@@ -100,6 +100,8 @@ TEST(UtcDayTest, FloorsToTheUtcDayAndClampsToFourDigitYears) {
   EXPECT_EQ(utc_day(-1), "1969-12-31");
   EXPECT_EQ(utc_day(1'795'737'600'000), "2026-11-27");  // 2026-11-27T00:00:00Z
   EXPECT_EQ(utc_day(1'795'737'599'999), "2026-11-26");
+  EXPECT_EQ(utc_day(1'767'571'200'000), "2026-01-05");
+  EXPECT_EQ(utc_day(-62'135'596'800'000), "0001-01-01");
   EXPECT_EQ(utc_day(std::numeric_limits<std::int64_t>::max()), "9999-12-31");
   EXPECT_EQ(utc_day(std::numeric_limits<std::int64_t>::min()), "0000-01-01");
 }

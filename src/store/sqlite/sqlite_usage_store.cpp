@@ -23,15 +23,17 @@ constexpr const char* kColumns =
     "input_tokens, cached_tokens, output_tokens, reasoning_tokens, usage_incomplete, "
     "client_family";
 
+// The texts are bound without a copy: `r` outlives the step that follows.
 void bind_record(Stmt& s, const UsageRecord& r) {
-  s.bind(1, r.request_id).bind(2, r.start_ms).bind(3, r.node).bind(4, r.region);
-  s.bind(5, r.tenant).bind(6, r.key_id).bind(7, r.account).bind(8, r.egress);
-  s.bind(9, r.model).bind(10, r.endpoint).bind(11, std::int64_t{r.stream});
-  s.bind(12, r.status).bind(13, r.error_code).bind(14, r.attempts).bind(15, r.ttfb_ms);
+  s.bind_static(1, r.request_id).bind(2, r.start_ms).bind_static(3, r.node);
+  s.bind_static(4, r.region).bind_static(5, r.tenant).bind_static(6, r.key_id);
+  s.bind_static(7, r.account).bind_static(8, r.egress).bind_static(9, r.model);
+  s.bind_static(10, r.endpoint).bind(11, std::int64_t{r.stream});
+  s.bind(12, r.status).bind_static(13, r.error_code).bind(14, r.attempts).bind(15, r.ttfb_ms);
   s.bind(16, r.duration_ms).bind(17, r.bytes_in).bind(18, r.bytes_out);
   s.bind(19, r.input_tokens).bind(20, r.cached_tokens).bind(21, r.output_tokens);
   s.bind(22, r.reasoning_tokens).bind(23, std::int64_t{r.usage_incomplete});
-  s.bind(24, r.client_family);
+  s.bind_static(24, r.client_family);
 }
 
 UsageRecord read_record(const Stmt& q) {
@@ -132,6 +134,7 @@ void SqliteUsageStore::append(const std::vector<UsageRecord>& records, std::stri
       insert_->step();
       insert_->reset();
     }
+    insert_->clear_bindings();  // before the records' texts go
     upsert_daily(*upsert_daily_, records);
   }
   if (!journal.empty()) {

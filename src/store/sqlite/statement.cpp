@@ -31,6 +31,13 @@ Stmt& Stmt::bind(int i, std::string_view text) {
   return *this;
 }
 
+Stmt& Stmt::bind_static(int i, std::string_view text) {
+  if (sqlite3_bind_text64(stmt_, i, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8) !=
+      SQLITE_OK)
+    throw_io(db_, "bind");
+  return *this;
+}
+
 Stmt& Stmt::bind(int i, std::int64_t v) {
   if (sqlite3_bind_int64(stmt_, i, v) != SQLITE_OK) throw_io(db_, "bind");
   return *this;

@@ -27,6 +27,11 @@ class Stmt {
   Stmt& bind(int i, std::int64_t v);
   Stmt& bind(int i, std::optional<std::int64_t> v);
   Stmt& bind_blob(int i, std::string_view data);
+  // Not copied (SQLITE_STATIC): `text` must stay alive until the statement's next step is done.
+  // For inserts of many rows, where the copy was a good part of each row's cost; the caller
+  // clears the bindings before the texts go.
+  Stmt& bind_static(int i, std::string_view text);
+  void clear_bindings() { sqlite3_clear_bindings(stmt_); }
   // Not a bind() overload: an int argument would then be ambiguous between int64 and double.
   Stmt& bind_double(int i, double v);
 
