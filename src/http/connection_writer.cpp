@@ -114,10 +114,11 @@ asio::awaitable<bool> ConnectionWriter::write(asio::const_buffer a, asio::const_
     }
     skip(bufs, sent);
   }
-  deadline_.arm(limits_.send_timeout);
+  if (!deadline_) deadline_.emplace(stream_.socket());
+  deadline_->arm(limits_.send_timeout);
   auto started = std::chrono::steady_clock::now();
   auto [ec, n] = co_await asio::async_write(stream_, bufs, asio::as_tuple(asio::use_awaitable));
-  deadline_.disarm();
+  deadline_->disarm();
   if (ec)
     ok_ = false;
   else

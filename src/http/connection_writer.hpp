@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "http/deadline.hpp"
@@ -16,11 +17,7 @@ namespace relay::http {
 class ConnectionWriter final : public ResponseWriter {
  public:
   ConnectionWriter(Stream& stream, const SessionLimits& limits, bool keep_alive, bool http10)
-      : stream_(stream),
-        deadline_(stream.socket()),
-        limits_(limits),
-        keep_alive_(keep_alive),
-        http10_(http10) {}
+      : stream_(stream), limits_(limits), keep_alive_(keep_alive), http10_(http10) {}
   ~ConnectionWriter() override { end_watch(); }
 
   boost::asio::awaitable<bool> send_head(const ResponseHead& head) override;
@@ -55,7 +52,7 @@ class ConnectionWriter final : public ResponseWriter {
                                      boost::asio::const_buffer c = {});
 
   Stream& stream_;
-  Deadline deadline_;
+  std::optional<Deadline> deadline_;  // made by the first write that has to wait
   const SessionLimits& limits_;
   // For min_send_rate: time spent in writes since one first had to wait, and their bytes.
   std::chrono::steady_clock::duration waited_{};
