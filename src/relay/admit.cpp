@@ -55,14 +55,23 @@ struct Admission::LeaseKeeper {
 
 namespace {
 
-asio::awaitable<void> keep_lease(std::shared_ptr<Admission::LeaseKeeper> k) {
-  while (!k->done) {
-    k->timer.expires_after(std::chrono::milliseconds(k->ttl_ms / 3));
-    co_await k->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (k->done) break;
-    for (const std::string& key : k->keys)
-      co_await k->counters.renew_lease(key, k->id, k->ttl_ms, unix_now_ms());
-  }
+asio::awaitable<void> renew_leases(std::shared_ptr<Admission::LeaseKeeper> k);
+
+// The wait for the next renewal is a plain timer callback: nearly every request settles long
+// before its first renewal is due, and a coroutine spawned per request to wait for it cost a
+// frame, a post and two resumptions. The coroutine starts only when a renewal is due.
+void keep_lease(const std::shared_ptr<Admission::LeaseKeeper>& k) {
+  k->timer.expires_after(std::chrono::milliseconds(k->ttl_ms / 3));
+  k->timer.async_wait([k](boost::system::error_code ec) {
+    if (ec || k->done) return;
+    asio::co_spawn(k->timer.get_executor(), renew_leases(k), asio::detached);
+  });
+}
+
+asio::awaitable<void> renew_leases(std::shared_ptr<Admission::LeaseKeeper> k) {
+  for (const std::string& key : k->keys)
+    co_await k->counters.renew_lease(key, k->id, k->ttl_ms, unix_now_ms());
+  if (!k->done) keep_lease(k);
 }
 
 // Stops the keeper and gives every slot back now, not at the leases' expiry.
@@ -392,7 +401,7 @@ asio::awaitable<Admission> admit(const store::SnapshotKey& key, limits::CounterS
                          counted.at(i), scopes[i].limits->daily_requests,
                          quota_periods(now_ms).day_name);
 
-  if (a.lease) asio::co_spawn(a.lease->timer.get_executor(), keep_lease(a.lease), asio::detached);
+  if (a.lease) keep_lease(a.lease);
   co_return a;
 }
 
