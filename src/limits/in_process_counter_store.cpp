@@ -14,16 +14,31 @@
 namespace relay::limits {
 namespace {
 
-// Transparent hashing lets a string_view look up a std::string key without a copy; a key is
-// only copied when an entry is created.
+// A key with its hash, computed once per call: the shard is chosen by it, and the shard's map
+// finds the entry by it without hashing the key again.
+struct HashedKey {
+  explicit HashedKey(std::string_view k) : text(k), hash(std::hash<std::string_view>{}(k)) {}
+  std::string_view text;
+  std::size_t hash;
+};
+
+// Transparent hashing lets a string_view or a HashedKey look up a std::string key without a
+// copy; a key is only copied when an entry is created.
 struct StringHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const noexcept {
     return std::hash<std::string_view>{}(s);
   }
+  std::size_t operator()(const HashedKey& k) const noexcept { return k.hash; }
+};
+struct StringEqual {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+  bool operator()(const HashedKey& a, std::string_view b) const noexcept { return a.text == b; }
+  bool operator()(std::string_view a, const HashedKey& b) const noexcept { return a == b.text; }
 };
 template <class V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+using StringMap = std::unordered_map<std::string, V, StringHash, StringEqual>;
 
 // 16 shards: many more than io threads, so two threads rarely want the same lock unless they
 // admit the same tenant (then they must serialise anyway).
@@ -135,16 +150,17 @@ struct InProcessCounterStore::Shards {
 InProcessCounterStore::InProcessCounterStore() : shards_(std::make_unique<Shards>()) {}
 InProcessCounterStore::~InProcessCounterStore() = default;
 
-InProcessCounterStore::Shard& InProcessCounterStore::shard_for(std::string_view key) const {
-  return shards_->shard[StringHash{}(key) % kShardCount];
+InProcessCounterStore::Shard& InProcessCounterStore::shard_at(std::size_t hash) const {
+  return shards_->shard[hash % kShardCount];
 }
 
 RateResult InProcessCounterStore::rate_now(std::string_view key, std::int64_t limit,
                                            std::int64_t period_ms, std::int64_t burst,
                                            std::int64_t now_ms) {
-  Shard& s = shard_for(key);
+  const HashedKey hk(key);
+  Shard& s = shard_at(hk.hash);
   std::lock_guard lock(s.mu);
-  auto it = s.rates.find(key);
+  auto it = s.rates.find(hk);
   // An absent key and one whose TAT has passed mean the same to gcra::decide.
   const gcra::Decision d =
       gcra::decide(it == s.rates.end() ? 0 : it->second, now_ms, limit, period_ms, burst);
@@ -163,11 +179,12 @@ RateResult InProcessCounterStore::rate_now(std::string_view key, std::int64_t li
 RateResult InProcessCounterStore::peek_rate_now(std::string_view key, std::int64_t limit,
                                                 std::int64_t period_ms, std::int64_t burst,
                                                 std::int64_t now_ms) {
-  Shard& s = shard_for(key);
+  const HashedKey hk(key);
+  Shard& s = shard_at(hk.hash);
   std::int64_t tat_us = 0;
   {
     std::lock_guard lock(s.mu);
-    auto it = s.rates.find(key);
+    auto it = s.rates.find(hk);
     if (it != s.rates.end()) tat_us = it->second;
   }
   const gcra::Decision d = gcra::decide(tat_us, now_ms, limit, period_ms, burst);
@@ -179,13 +196,14 @@ RateResult InProcessCounterStore::peek_rate_now(std::string_view key, std::int64
 LeaseResult InProcessCounterStore::acquire_lease_now(std::string_view key,
                                                      std::string_view lease_id, std::int64_t max,
                                                      std::int64_t ttl_ms, std::int64_t now_ms) {
-  Shard& s = shard_for(key);
+  const HashedKey hk(key);
+  Shard& s = shard_at(hk.hash);
   std::lock_guard lock(s.mu);
   sweep_buckets(s.leases, s.lease_cursor, kSweepBuckets, [now_ms](LeaseSet& set) {
     set.prune(now_ms);
     return set.holders.empty();
   });
-  auto it = s.leases.find(key);
+  auto it = s.leases.find(hk);
   if (it == s.leases.end()) it = s.leases.emplace(std::string(key), LeaseSet{}).first;
   LeaseSet& set = it->second;
   set.prune(now_ms);
@@ -202,9 +220,10 @@ LeaseResult InProcessCounterStore::acquire_lease_now(std::string_view key,
 
 void InProcessCounterStore::renew_lease_now(std::string_view key, std::string_view lease_id,
                                             std::int64_t ttl_ms, std::int64_t now_ms) {
-  Shard& s = shard_for(key);
+  const HashedKey hk(key);
+  Shard& s = shard_at(hk.hash);
   std::lock_guard lock(s.mu);
-  auto it = s.leases.find(key);
+  auto it = s.leases.find(hk);
   if (it == s.leases.end()) return;
   LeaseSet& set = it->second;
   // Prune first: a lease that has already expired has given its slot away and is not revived.
@@ -214,9 +233,10 @@ void InProcessCounterStore::renew_lease_now(std::string_view key, std::string_vi
 }
 
 void InProcessCounterStore::release_lease_now(std::string_view key, std::string_view lease_id) {
-  Shard& s = shard_for(key);
+  const HashedKey hk(key);
+  Shard& s = shard_at(hk.hash);
   std::lock_guard lock(s.mu);
-  auto it = s.leases.find(key);
+  auto it = s.leases.find(hk);
   if (it == s.leases.end()) return;
   if (auto h = it->second.holders.find(lease_id); h != it->second.holders.end())
     it->second.holders.erase(h);
@@ -224,9 +244,10 @@ void InProcessCounterStore::release_lease_now(std::string_view key, std::string_
 }
 
 std::int64_t InProcessCounterStore::read_counter_now(std::string_view key, std::int64_t now_ms) {
-  Shard& s = shard_for(key);
+  const HashedKey hk(key);
+  Shard& s = shard_at(hk.hash);
   std::lock_guard lock(s.mu);
-  auto it = s.counters.find(key);
+  auto it = s.counters.find(hk);
   if (it == s.counters.end()) return 0;
   if (it->second.expired(now_ms)) {
     s.counters.erase(it);
@@ -238,11 +259,12 @@ std::int64_t InProcessCounterStore::read_counter_now(std::string_view key, std::
 std::int64_t InProcessCounterStore::add_counter_now(std::string_view key, std::int64_t delta,
                                                     std::int64_t expire_at_ms,
                                                     std::int64_t now_ms) {
-  Shard& s = shard_for(key);
+  const HashedKey hk(key);
+  Shard& s = shard_at(hk.hash);
   std::lock_guard lock(s.mu);
   sweep_buckets(s.counters, s.counter_cursor, kSweepBuckets,
                 [now_ms](const Counter& c) { return c.expired(now_ms); });
-  auto it = s.counters.find(key);
+  auto it = s.counters.find(hk);
   if (it == s.counters.end()) {
     s.counters.emplace(std::string(key), Counter{delta, expire_at_ms});
     return delta;
@@ -323,7 +345,7 @@ std::vector<CounterRow> InProcessCounterStore::dump(std::string_view prefix,
 
 void InProcessCounterStore::load(const std::vector<CounterRow>& rows) {
   for (const CounterRow& row : rows) {
-    Shard& s = shard_for(row.key);
+    Shard& s = shard_at(StringHash{}(row.key));
     std::lock_guard lock(s.mu);
     s.counters.insert_or_assign(row.key, Counter{row.value, row.expire_at_ms});
   }

@@ -83,7 +83,7 @@ class InProcessCounterStore final : public CounterStore, public ImmediateCounter
  private:
   struct Shard;
   struct Shards;
-  Shard& shard_for(std::string_view key) const;
+  Shard& shard_at(std::size_t key_hash) const;  // the shard of a key with this hash
 
   std::unique_ptr<Shards> shards_;
 };
