@@ -193,15 +193,11 @@ void event(spdlog::level::level_enum level, std::string_view name,
     out.append(name);
   }
   for (const Field& f : fields) {
-    if (as_json && json_plain_run(f.name, 0) == f.name.size()) {
-      out.append(",\"", 2).append(f.name).append("\":", 2);  // names are the code's own
-    } else if (as_json) {
-      out += ',';
-      append_json_string(out, f.name);
-      out += ':';
+    if (as_json) {
+      out.append(",\"", 2).append(f.name.text).append("\":", 2);  // plain: see FieldName
     } else {
       out += ' ';
-      out.append(f.name);
+      out.append(f.name.text);
       out += '=';
     }
     if (const auto* s = std::get_if<std::string_view>(&f.value)) {

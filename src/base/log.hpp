@@ -7,6 +7,7 @@
 #include <spdlog/common.h>
 #include <spdlog/sinks/sink.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -24,8 +25,20 @@ void use_json(bool json, spdlog::sink_ptr sink = nullptr);
 spdlog::sink_ptr fd_line_sink(int fd);
 bool json();
 
+// A field's name: a string literal of printable ASCII without '"' or '\\', checked when the
+// code is compiled, so that the request line can write it as it is.
+struct FieldName {
+  template <std::size_t N>
+  consteval FieldName(const char (&s)[N])  // NOLINT(google-explicit-constructor)
+      : text(s, N - 1) {
+    for (char c : text)
+      if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') throw "not a plain field name";
+  }
+  std::string_view text;
+};
+
 struct Field {
-  std::string_view name;
+  FieldName name;
   std::variant<std::string_view, std::int64_t, bool> value;
 };
 
