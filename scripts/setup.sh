@@ -3,7 +3,7 @@
 #   scripts/setup.sh          build + run dependencies
 #   scripts/setup.sh --test   also test tools and the e2e clients (npm, into tests/e2e/node_modules)
 #   scripts/setup.sh --bench  also the benchmark's peers: nginx, and the Portkey gateway (npm, into
-#                             bench/peers/node_modules); valgrind for bench/instructions.sh
+#                             bench/peers/node_modules); valgrind for bench/instructions.sh, perf for bench/w4-split.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +19,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config ccache
 test_pkgs=(clang-format clang-tidy clang-14 libclang-rt-14-dev curl openssl nodejs npm iproute2 util-linux sqlite3 redis-server
   postgresql-15 tinyproxy dante-server squid)
 
-bench_pkgs=(nginx-light nodejs npm util-linux procps valgrind)
+bench_pkgs=(nginx-light nodejs npm util-linux procps valgrind linux-perf)
 
 pkgs=("${build_pkgs[@]}")
 ((want_test)) && pkgs+=("${test_pkgs[@]}")
