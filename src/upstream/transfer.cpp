@@ -131,7 +131,7 @@ std::string Transfer::error_text() const {
 bool Transfer::paused() const {
   return state_->paused;
 }
-boost::asio::steady_timer& Transfer::signal() {
+Signal& Transfer::signal() {
   return state_->signal;
 }
 

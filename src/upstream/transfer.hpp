@@ -17,6 +17,7 @@
 
 #include "http/message.hpp"
 #include "relay/forward.hpp"
+#include "upstream/signal.hpp"
 
 namespace relay::upstream {
 
@@ -59,7 +60,7 @@ class Transfer {
   // Waiting for the client to take the queued bytes: not reading from the upstream.
   bool paused() const;
 
-  boost::asio::steady_timer& signal();
+  Signal& signal();
 
   struct State;  // shared with the exchange's coroutine (transfer_run.cpp)
 

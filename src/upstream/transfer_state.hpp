@@ -40,7 +40,7 @@ struct Transfer::State {
   }
 
   boost::asio::io_context& io;
-  boost::asio::steady_timer signal;                   // wakes the relay's coroutine
+  Signal signal;                                      // wakes the relay's coroutine
   std::optional<boost::asio::steady_timer> resume;    // wakes the exchange when the queue drains
   std::optional<boost::asio::steady_timer> watchdog;  // the connect timeout
   std::optional<boost::asio::ip::tcp::resolver> resolver;
