@@ -3,15 +3,16 @@
 // (cancel(): the wait ends with operation_aborted, as a cancelled timer's does) or when its
 // expiry passes (no error). It replaces a steady_timer, whose every wait was a timer-queue
 // insertion and every wake-up a removal, once per event of a stream, on a heap of one entry per
-// open stream. Here a wait only stores the waiter, a wake-up posts it, and the expiry is kept as
-// Deadline keeps its own (src/http/deadline.hpp): the one timer waits until the earliest time it
-// may be needed and, finding the expiry moved on when it fires, waits again for the rest.
+// open stream. Here a wait only stores the waiter, a wake-up posts it, and the expiry is kept
+// by a LazyTimer (src/http/lazy_timer.hpp), which moves its asio timer only now and then.
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/system/error_code.hpp>
 #include <chrono>
 #include <memory>
 #include <utility>
+
+#include "http/lazy_timer.hpp"
 
 namespace relay::upstream {
 
@@ -51,11 +52,15 @@ class Signal {
   // must be the one it runs on.
   void cancel();
 
-  struct Impl;
-
  private:
   void start(Handler handler);
-  std::shared_ptr<Impl> impl_;
+  // Hands the waiter, if any, its result through the io_context's queue, as a timer would.
+  void complete(boost::system::error_code ec);
+
+  boost::asio::io_context& io_;
+  Handler waiter_;
+  Clock::time_point expiry_ = Clock::time_point::max();
+  http::LazyTimer timer_;  // last: it goes first, so its callback never sees the others gone
 };
 
 }  // namespace relay::upstream
